@@ -1,0 +1,238 @@
+// Package config holds Tandem's typed configuration: defaults, loading
+// through a viper instance (tandem.yml, TANDEM_* environment variables,
+// flags) and validation with errors that name the offending field.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+// Config is everything `tandem serve` needs. Each package receives only its
+// own sub-struct, never viper.
+type Config struct {
+	// Dev relaxes production checks: a missing hook key or cookie secret is
+	// generated at start instead of refusing to start.
+	Dev     bool          `mapstructure:"dev"`
+	UI      UIConfig      `mapstructure:"ui"`
+	Hooks   HooksConfig   `mapstructure:"hooks"`
+	Kratos  KratosConfig  `mapstructure:"kratos"`
+	Store   StoreConfig   `mapstructure:"store"`
+	Prompts PromptsConfig `mapstructure:"prompts"`
+	Log     LogConfig     `mapstructure:"log"`
+}
+
+// UIConfig configures the browser-facing listener.
+type UIConfig struct {
+	// Listen is the address the UI server binds, host:port.
+	Listen string `mapstructure:"listen"`
+	// PublicURL is where browsers reach the UI. Its host must be the WebAuthn
+	// RP id's host (an IP address cannot be one).
+	PublicURL string `mapstructure:"public_url"`
+	// CookieSecret signs the device cookie; at least 32 bytes.
+	CookieSecret string `mapstructure:"cookie_secret"`
+	// AllowedReturnURLs are the prefixes /continue may redirect to, besides
+	// the UI itself. Keep them equal to Kratos' allowed_return_urls.
+	AllowedReturnURLs []string `mapstructure:"allowed_return_urls"`
+}
+
+// HooksConfig configures the web-hook and admin listener.
+type HooksConfig struct {
+	Listen string `mapstructure:"listen"`
+	// APIKey is the value Kratos sends in the X-Tandem-Hook-Key header.
+	APIKey string `mapstructure:"api_key"`
+	// AdminKey protects /admin/; it must differ from APIKey.
+	AdminKey string `mapstructure:"admin_key"`
+	// MaxBody caps a hook body in bytes.
+	MaxBody int64 `mapstructure:"max_body"`
+}
+
+// KratosConfig says where Kratos is.
+type KratosConfig struct {
+	// PublicURL is Kratos' public API as browsers see it; redirects go here.
+	PublicURL string `mapstructure:"public_url"`
+	// InternalURL is Kratos' public API as Tandem reaches it server-side.
+	// Empty means PublicURL.
+	InternalURL string `mapstructure:"internal_url"`
+	// AdminURL is Kratos' admin API, never exposed to browsers.
+	AdminURL string `mapstructure:"admin_url"`
+	// Timeout bounds every call Tandem makes to Kratos.
+	Timeout time.Duration `mapstructure:"timeout"`
+}
+
+// StoreConfig selects the device-metadata store by DSN scheme:
+// sqlite://path/to/file.db or postgres://user@host/db.
+type StoreConfig struct {
+	DSN string `mapstructure:"dsn"`
+	// Migrate applies pending migrations when `tandem serve` starts.
+	Migrate bool `mapstructure:"migrate"`
+}
+
+// PromptsConfig sets the cadence of the post-CDA and upgrade prompts.
+type PromptsConfig struct {
+	PostCDA  bool          `mapstructure:"post_cda"`
+	Upgrade  bool          `mapstructure:"upgrade"`
+	Snooze   time.Duration `mapstructure:"snooze"`
+	MaxShown int           `mapstructure:"max_shown"`
+}
+
+// LogConfig sets the logger.
+type LogConfig struct {
+	Level  string `mapstructure:"level"`
+	Format string `mapstructure:"format"`
+}
+
+// SetDefaults registers a default for every key. Viper only unmarshals
+// environment-only values for keys it knows, so every key needs one.
+func SetDefaults(v *viper.Viper) {
+	v.SetDefault("dev", false)
+	v.SetDefault("ui.listen", "127.0.0.1:4455")
+	v.SetDefault("ui.public_url", "http://localhost:4455")
+	v.SetDefault("ui.cookie_secret", "")
+	v.SetDefault("ui.allowed_return_urls", []string{})
+	v.SetDefault("hooks.listen", "127.0.0.1:4460")
+	v.SetDefault("hooks.api_key", "")
+	v.SetDefault("hooks.admin_key", "")
+	v.SetDefault("hooks.max_body", 1<<20)
+	v.SetDefault("kratos.public_url", "http://localhost:4433")
+	v.SetDefault("kratos.internal_url", "")
+	v.SetDefault("kratos.admin_url", "http://127.0.0.1:4434")
+	v.SetDefault("kratos.timeout", 10*time.Second)
+	v.SetDefault("store.dsn", "sqlite://data/tandem.db")
+	v.SetDefault("store.migrate", true)
+	v.SetDefault("prompts.post_cda", true)
+	v.SetDefault("prompts.upgrade", true)
+	v.SetDefault("prompts.snooze", 14*24*time.Hour)
+	v.SetDefault("prompts.max_shown", 3)
+	v.SetDefault("log.level", "info")
+	v.SetDefault("log.format", "text")
+}
+
+// Load reads the configuration from v, which the caller has pointed at a
+// file, the environment and flags. It does not validate.
+func Load(v *viper.Viper) (*Config, error) {
+	var c Config
+	if err := v.Unmarshal(&c); err != nil {
+		return nil, fmt.Errorf("decode configuration: %w", err)
+	}
+	return &c, nil
+}
+
+// NewViper returns a viper instance with Tandem's defaults, reading
+// TANDEM_* variables (TANDEM_KRATOS_PUBLIC_URL sets kratos.public_url).
+func NewViper() *viper.Viper {
+	v := viper.New()
+	SetDefaults(v)
+	v.SetEnvPrefix("TANDEM")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	return v
+}
+
+// ValidationError names the field that is wrong and why.
+type ValidationError struct {
+	Field  string
+	Reason string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Reason }
+
+// Validate checks every field and returns all problems joined, each a
+// *ValidationError.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
+	checkListen := func(field, addr string) {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad(field, "must be host:port, got %q", addr)
+		}
+	}
+	checkURL := func(field, raw string, required bool) {
+		if raw == "" {
+			if required {
+				bad(field, "is required")
+			}
+			return
+		}
+		u, err := url.Parse(raw)
+		if err != nil || !u.IsAbs() || u.Host == "" {
+			bad(field, "must be an absolute URL, got %q", raw)
+			return
+		}
+		if u.Scheme != "http" && u.Scheme != "https" {
+			bad(field, "must be http or https, got %q", u.Scheme)
+		}
+	}
+
+	checkListen("ui.listen", c.UI.Listen)
+	checkURL("ui.public_url", c.UI.PublicURL, true)
+	if u, err := url.Parse(c.UI.PublicURL); err == nil && net.ParseIP(u.Hostname()) != nil {
+		bad("ui.public_url", "must use a host name, not an IP address: WebAuthn cannot use an IP as its RP id")
+	}
+	for i, r := range c.UI.AllowedReturnURLs {
+		checkURL(fmt.Sprintf("ui.allowed_return_urls[%d]", i), r, true)
+	}
+	checkListen("hooks.listen", c.Hooks.Listen)
+	if c.Hooks.MaxBody <= 0 {
+		bad("hooks.max_body", "must be positive")
+	}
+	if !c.Dev {
+		if len(c.UI.CookieSecret) < 32 {
+			bad("ui.cookie_secret", "must be at least 32 characters (or run with --dev)")
+		}
+		if len(c.Hooks.APIKey) < 16 {
+			bad("hooks.api_key", "must be at least 16 characters (or run with --dev)")
+		}
+		if c.Hooks.AdminKey != "" && len(c.Hooks.AdminKey) < 16 {
+			bad("hooks.admin_key", "must be at least 16 characters")
+		}
+	}
+	if c.Hooks.AdminKey != "" && c.Hooks.AdminKey == c.Hooks.APIKey {
+		bad("hooks.admin_key", "must differ from hooks.api_key")
+	}
+	checkURL("kratos.public_url", c.Kratos.PublicURL, true)
+	checkURL("kratos.internal_url", c.Kratos.InternalURL, false)
+	checkURL("kratos.admin_url", c.Kratos.AdminURL, true)
+	if c.Kratos.Timeout <= 0 {
+		bad("kratos.timeout", "must be positive")
+	}
+	if c.Store.DSN == "" {
+		bad("store.dsn", "is required")
+	} else if !strings.HasPrefix(c.Store.DSN, "sqlite://") && !strings.HasPrefix(c.Store.DSN, "postgres://") && !strings.HasPrefix(c.Store.DSN, "postgresql://") {
+		bad("store.dsn", "must start with sqlite:// or postgres://")
+	}
+	if c.Prompts.Snooze < 0 {
+		bad("prompts.snooze", "must not be negative")
+	}
+	if c.Prompts.MaxShown < 0 {
+		bad("prompts.max_shown", "must not be negative")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+// KratosInternal is the URL Tandem uses for server-side calls to Kratos'
+// public API.
+func (k KratosConfig) KratosInternal() string {
+	if k.InternalURL != "" {
+		return k.InternalURL
+	}
+	return k.PublicURL
+}

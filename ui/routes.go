@@ -1,0 +1,59 @@
+package ui
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tandemauth/tandem/kratosext"
+)
+
+// routes lists every route, grouped by the middleware they need.
+func (s *Server) routes() *gin.Engine {
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.RedirectTrailingSlash = false
+	r.Use(s.recovery(), s.requestLog())
+
+	// Probes: no security headers needed, no HTML.
+	r.GET("/health/alive", s.handleAlive)
+	r.GET("/health/ready", s.handleReady)
+
+	// Static files: embedded, fingerprinted.
+	r.GET("/static/*file", s.staticHandler())
+
+	// Pages: CSP with a per-request nonce and the other security headers.
+	pages := r.Group("/", securityHeaders(s.formAction))
+	pages.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/welcome") })
+	for _, kind := range []kratosext.FlowKind{
+		kratosext.Login, kratosext.Registration, kratosext.Settings,
+		kratosext.Recovery, kratosext.Verification,
+	} {
+		pages.GET("/"+string(kind), s.wrap(s.handleFlow(kind)))
+	}
+	pages.GET("/welcome", s.wrap(s.handleWelcome))
+	pages.GET("/error", s.wrap(s.handleError))
+
+	notFound := s.wrap(func(c *gin.Context) error {
+		return &httpError{Status: http.StatusNotFound, Title: "Page not found",
+			Public: "There is nothing at this address."}
+	})
+	r.NoRoute(securityHeaders(s.formAction), notFound)
+	r.NoMethod(securityHeaders(s.formAction), s.wrap(func(c *gin.Context) error {
+		return &httpError{Status: http.StatusMethodNotAllowed, Title: "Not allowed",
+			Public: "This page cannot be used that way."}
+	}))
+	return r
+}
+
+// PagePaths lists the GET paths the UI serves, for checking kratos.yml's
+// ui_url settings against them.
+func (s *Server) PagePaths() []string {
+	var out []string
+	for _, r := range s.engine.Routes() {
+		if r.Method == http.MethodGet {
+			out = append(out, r.Path)
+		}
+	}
+	return out
+}

@@ -1,0 +1,271 @@
+// tandem.js performs the WebAuthn ceremonies that Kratos' flows describe.
+// It replaces Kratos' own webauthn.js: no eval-style onclick strings, no
+// inline script, and one function, chooseOptions, where Tandem decides
+// which options the browser is really asked for.
+//
+// The page embeds its ceremonies as JSON (#tandem-data): for each, the
+// options Kratos issued and the form field Kratos reads the answer from.
+(function () {
+  "use strict";
+
+  var dataEl = document.getElementById("tandem-data");
+  var form = document.querySelector("form[data-flow]");
+  if (!dataEl || !form) return;
+  var page = JSON.parse(dataEl.textContent || "{}");
+  var ceremonies = page.ceremonies || {};
+
+  // A passkey prompt that nobody answers would otherwise hang for Kratos'
+  // full 300 s timeout: a mismatched attachment fails silently.
+  var CEREMONY_TIMEOUT_MS = 120000;
+
+  var webauthn = !!(window.PublicKeyCredential && navigator.credentials &&
+    navigator.credentials.create && navigator.credentials.get);
+
+  // ---- base64url <-> bytes ----------------------------------------------
+
+  function decode(s) {
+    var b64 = s.replace(/-/g, "+").replace(/_/g, "/");
+    while (b64.length % 4) b64 += "=";
+    var bin = atob(b64);
+    var out = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+
+  function encode(buf) {
+    if (!buf) return "";
+    var bytes = new Uint8Array(buf);
+    var bin = "";
+    for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function clone(o) { return JSON.parse(JSON.stringify(o)); }
+
+  // ---- the one place options are chosen ---------------------------------
+
+  // chooseOptions takes the options Kratos issued for a ceremony (JSON, ids
+  // as base64url) and returns the options to use. It applies the server's
+  // plan for this device (ceremony.plan: attachment, hints, allowed
+  // credentials) and the user's explicit choice, if any (choice.plan, e.g.
+  // "use this computer instead"). Kratos checks challenge, origin and RP id,
+  // never attachment or hints, so these rewrites are safe; see
+  // KRATOS-NOTES §5.
+  function chooseOptions(ceremony, publicKey, choice) {
+    var o = clone(publicKey);
+    var plan = (choice && choice.plan) || ceremony.plan || {};
+    if (o.user !== undefined) {
+      // Registration.
+      o.authenticatorSelection = o.authenticatorSelection || {};
+      if (plan.attachment === "none") {
+        delete o.authenticatorSelection.authenticatorAttachment;
+      } else if (plan.attachment) {
+        o.authenticatorSelection.authenticatorAttachment = plan.attachment;
+      }
+      if (plan.hints) o.hints = plan.hints.slice();
+      if (plan.excludeCredentials) o.excludeCredentials = clone(plan.excludeCredentials);
+    } else {
+      // Login.
+      if (plan.hints) o.hints = plan.hints.slice();
+      if (plan.allowCredentials) o.allowCredentials = clone(plan.allowCredentials);
+    }
+    if (!o.timeout || o.timeout > CEREMONY_TIMEOUT_MS) o.timeout = CEREMONY_TIMEOUT_MS;
+    return o;
+  }
+
+  // ---- JSON <-> WebAuthn API shapes --------------------------------------
+
+  function descriptors(list) {
+    return (list || []).map(function (d) {
+      var out = { type: d.type || "public-key", id: decode(d.id) };
+      if (d.transports) out.transports = d.transports;
+      return out;
+    });
+  }
+
+  function toCreate(o) {
+    var pk = clone(o);
+    pk.challenge = decode(o.challenge);
+    pk.user.id = decode(o.user.id);
+    if (o.excludeCredentials) pk.excludeCredentials = descriptors(o.excludeCredentials);
+    return pk;
+  }
+
+  function toGet(o) {
+    var pk = clone(o);
+    pk.challenge = decode(o.challenge);
+    if (o.allowCredentials) pk.allowCredentials = descriptors(o.allowCredentials);
+    return pk;
+  }
+
+  // The answer in the shape Kratos reads: base64url fields, userHandle ""
+  // when the authenticator gives none (as Kratos' webauthn.js sends it).
+  function attestationJSON(cred) {
+    return JSON.stringify({
+      id: cred.id, rawId: encode(cred.rawId), type: cred.type,
+      response: {
+        attestationObject: encode(cred.response.attestationObject),
+        clientDataJSON: encode(cred.response.clientDataJSON)
+      }
+    });
+  }
+
+  function assertionJSON(cred) {
+    return JSON.stringify({
+      id: cred.id, rawId: encode(cred.rawId), type: cred.type,
+      response: {
+        authenticatorData: encode(cred.response.authenticatorData),
+        clientDataJSON: encode(cred.response.clientDataJSON),
+        signature: encode(cred.response.signature),
+        userHandle: encode(cred.response.userHandle)
+      }
+    });
+  }
+
+  // ---- page state ---------------------------------------------------------
+
+  var statusEl = form.querySelector("[data-ceremony-status]");
+  function say(text, isError) {
+    if (!statusEl) return;
+    statusEl.textContent = text || "";
+    statusEl.classList.toggle("error", !!isError);
+  }
+
+  function field(name) { return form.querySelector('[name="' + CSS.escape(name) + '"]'); }
+
+  var busy = false;
+  function setBusy(b) {
+    busy = b;
+    form.querySelectorAll("button[data-ceremony]").forEach(function (btn) { btn.disabled = b; });
+  }
+
+  function explain(err) {
+    var name = err && err.name;
+    if (name === "NotAllowedError" || name === "AbortError") {
+      return "The passkey request was cancelled or timed out. Try again, or choose another way below.";
+    }
+    if (name === "InvalidStateError") {
+      return "This device already holds a passkey for your account.";
+    }
+    if (name === "SecurityError") {
+      return "This site's address is not allowed to use passkeys. Please contact support.";
+    }
+    if (name === "NotSupportedError") {
+      return "This device has no passkey support that fits. Choose another way below.";
+    }
+    return "Something went wrong with the passkey. Try again, or choose another way below.";
+  }
+
+  // ---- ceremonies ---------------------------------------------------------
+
+  var conditional = null; // the pending autofill request's AbortController
+
+  function submitWith(resultName, value) {
+    var input = field(resultName);
+    if (!input) throw new Error("missing field " + resultName);
+    input.value = value;
+    form.submit();
+  }
+
+  function withTimeout(signal) {
+    var ctl = new AbortController();
+    var timer = setTimeout(function () { ctl.abort(); }, CEREMONY_TIMEOUT_MS);
+    if (signal) signal.addEventListener("abort", function () { ctl.abort(); });
+    return { signal: ctl.signal, done: function () { clearTimeout(timer); } };
+  }
+
+  async function register(kind, choice) {
+    var c = ceremonies[kind];
+    var o = chooseOptions(c, c.create, choice);
+    if (c.displayNameField) {
+      var dn = field(c.displayNameField);
+      if (dn && dn.value) { o.user.name = dn.value; o.user.displayName = dn.value; }
+    }
+    var t = withTimeout();
+    try {
+      var cred = await navigator.credentials.create({ publicKey: toCreate(o), signal: t.signal });
+      submitWith(c.result, attestationJSON(cred));
+    } finally { t.done(); }
+  }
+
+  async function login(kind, choice) {
+    var c = ceremonies[kind];
+    if (conditional) { conditional.abort(); conditional = null; }
+    var o = chooseOptions(c, c.get, choice);
+    var t = withTimeout();
+    try {
+      var cred = await navigator.credentials.get({ publicKey: toGet(o), signal: t.signal });
+      submitWith(c.result, assertionJSON(cred));
+    } finally { t.done(); }
+  }
+
+  // autofill arms conditional mediation: the browser offers passkeys in the
+  // identifier field's suggestions and resolves when the user picks one.
+  async function autofill() {
+    var c = ceremonies.passkey_login;
+    if (!c || !c.conditional || !field("identifier")) return;
+    if (!PublicKeyCredential.isConditionalMediationAvailable) return;
+    try {
+      if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
+    } catch (e) { return; }
+    var ctl = new AbortController();
+    conditional = ctl;
+    try {
+      var o = chooseOptions(c, c.get, null);
+      var cred = await navigator.credentials.get({ publicKey: toGet(o), mediation: "conditional", signal: ctl.signal });
+      submitWith(c.result, assertionJSON(cred));
+    } catch (e) {
+      // Aborted because the user pressed the button, or nothing picked.
+    } finally {
+      if (conditional === ctl) conditional = null;
+    }
+  }
+
+  var runners = {
+    passkey_login: login,
+    webauthn_login: login,
+    passkey_registration: register,
+    passkey_settings: register,
+    webauthn_registration: register
+  };
+
+  async function start(kind, choice) {
+    if (busy || !ceremonies[kind] || !runners[kind]) return;
+    setBusy(true);
+    say(kind.indexOf("login") >= 0 ? "Waiting for your passkey…" : "Follow your browser's prompt to create the passkey…");
+    try {
+      await runners[kind](kind, choice);
+    } catch (err) {
+      say(explain(err), true);
+      setBusy(false);
+      if (kind === "passkey_login") autofill();
+    }
+  }
+
+  // ---- wiring -------------------------------------------------------------
+
+  if (!webauthn) {
+    // No WebAuthn: hide what cannot work and show the other ways.
+    form.querySelectorAll("[data-needs-webauthn]").forEach(function (el) { el.hidden = true; });
+    var d = form.querySelector("[data-another]");
+    if (d) d.open = true;
+    return;
+  }
+
+  // With passkeys available, "another way" starts folded: one primary action.
+  var another = form.querySelector("[data-another]");
+  if (another && !form.querySelector(".another .msg-error, .another [aria-invalid]")) another.open = false;
+
+  form.querySelectorAll("button[data-ceremony]").forEach(function (btn) {
+    btn.addEventListener("click", function (ev) {
+      ev.preventDefault();
+      start(btn.getAttribute("data-ceremony"), null);
+    });
+  });
+
+  // Security-key login's second step: Kratos shows the trigger once the
+  // identifier is known; start it straight away, as the user already chose.
+  if (ceremonies.webauthn_login && !ceremonies.passkey_login) start("webauthn_login", null);
+
+  autofill();
+})();

@@ -1,0 +1,330 @@
+package ui
+
+import (
+	"html/template"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tandemauth/tandem/kratosext"
+)
+
+// basePage is what every page's layout needs.
+type basePage struct {
+	Title string
+	Nonce string
+	CSS   string
+	JS    string
+}
+
+func (s *Server) base(c *gin.Context, title string) basePage {
+	return basePage{
+		Title: title,
+		Nonce: nonceFrom(c),
+		CSS:   "/static/tandem.css?v=" + s.assetVersion["tandem.css"],
+		JS:    "/static/tandem.js?v=" + s.assetVersion["tandem.js"],
+	}
+}
+
+// flowPage renders any of the five self-service flows.
+type flowPage struct {
+	basePage
+	Kind     string
+	Heading  string
+	Lead     string
+	Action   string
+	Messages []message
+	Hidden   []nodeView
+	Account  []nodeView
+	// AccountSummary names the account when its fields are hidden (the
+	// second registration step), with the button that goes back.
+	AccountSummary string
+	Back           *nodeView
+	Primary        *sectionView
+	Sections       []sectionView
+	// Collapse puts Sections behind "another way": the passkey is the one
+	// primary action.
+	Collapse      bool
+	CollapseLabel string
+	Links         []link
+	Scripts       []nodeView
+	Data          pageData
+}
+
+// pageData is handed to tandem.js as JSON.
+type pageData struct {
+	Flow       string                                         `json:"flow"`
+	FlowID     string                                         `json:"flowId"`
+	Ceremonies map[kratosext.CeremonyKind]*kratosext.Ceremony `json:"ceremonies"`
+}
+
+type sectionView struct {
+	Group string
+	Title string
+	Nodes []nodeView
+}
+
+type link struct {
+	Text, Href string
+}
+
+type message struct {
+	ID   int64
+	Type string
+	Text string
+}
+
+// nodeView is a Kratos node reduced to what its template needs, decided in
+// Go so the templates stay free of logic.
+type nodeView struct {
+	Kind         string // hidden, button, field, checkbox, text, codes, image, anchor, script
+	ID           string
+	Name         string
+	Type         string
+	Value        string
+	Label        string
+	Required     bool
+	Disabled     bool
+	Checked      bool
+	Autocomplete string
+	Pattern      string
+	MaxLength    int
+	// Ceremony is set on buttons that start a WebAuthn ceremony.
+	Ceremony string
+	// Style is primary, secondary, link or danger for buttons.
+	Style    string
+	Messages []message
+	Text     string
+	Codes    []string
+	ImageSrc template.URL
+	Width    int
+	Height   int
+	Href     string
+	// Script attributes.
+	Src            string
+	Integrity      string
+	Crossorigin    string
+	Referrerpolicy string
+	Async          bool
+}
+
+func messages(ms []kratosext.Message) []message {
+	out := make([]message, 0, len(ms))
+	for _, m := range ms {
+		t := m.Type
+		if t == "" {
+			t = "info"
+		}
+		out = append(out, message{ID: m.ID, Type: t, Text: m.Text})
+	}
+	return out
+}
+
+var nonIDChars = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
+
+// dataImage accepts only inline raster images (Kratos' TOTP QR code).
+var dataImage = regexp.MustCompile(`^data:image/(png|jpeg|gif);base64,[A-Za-z0-9+/=]+$`)
+
+// buttonLabels replaces Kratos' wording where Tandem's is plainer.
+var buttonLabels = map[string]string{
+	"passkey_login_trigger/login":           "Sign in with a passkey",
+	"passkey_register_trigger/registration": "Create a passkey",
+	"passkey_register_trigger/settings":     "Add a passkey",
+}
+
+func (s *Server) nodeView(n kratosext.Node, kind kratosext.FlowKind, seen map[string]int, style string) nodeView {
+	a := n.Attributes
+	v := nodeView{Messages: messages(n.Messages), Label: n.LabelText()}
+	switch n.Type {
+	case kratosext.NodeInput:
+		v.Name, v.Type, v.Value = a.Name, a.InputType, a.StringValue()
+		v.Required, v.Disabled = a.Required, a.Disabled
+		v.Autocomplete, v.Pattern, v.MaxLength = a.Autocomplete, a.Pattern, a.MaxLength
+		base := "f-" + nonIDChars.ReplaceAllString(a.Name, "-")
+		seen[base]++
+		v.ID = base
+		if seen[base] > 1 {
+			v.ID = base + "-" + itoa(seen[base])
+		}
+		switch {
+		case a.InputType == "hidden":
+			v.Kind = "hidden"
+		case a.InputType == "submit" || a.InputType == "button":
+			v.Kind = "button"
+			v.Style = style
+			if a.OnclickTrigger != "" {
+				if ck, ok := kratosext.CeremonyForTrigger(a.OnclickTrigger); ok {
+					v.Ceremony = string(ck)
+				}
+				v.Type = "button"
+			}
+			if l, ok := buttonLabels[a.Name+"/"+string(kind)]; ok {
+				v.Label = l
+			}
+			switch {
+			case a.Name == "resend" || a.Name == "screen":
+				v.Style = "link"
+			case strings.HasSuffix(a.Name, "_remove") || a.Name == "totp_unlink" || a.Name == "lookup_secret_disable":
+				v.Style = "danger"
+			}
+			if v.Label == "" {
+				v.Label = v.Value
+			}
+		case a.InputType == "checkbox":
+			v.Kind = "checkbox"
+			v.Checked = a.Checked()
+			v.Value = "true"
+		default:
+			v.Kind = "field"
+		}
+	case kratosext.NodeText:
+		v.ID = a.ID
+		v.Kind = "text"
+		if codes := a.Text.Secrets(); len(codes) > 0 {
+			v.Kind = "codes"
+			v.Codes = codes
+		} else if a.Text != nil {
+			v.Text = a.Text.Text
+		}
+	case kratosext.NodeImage:
+		v.Kind, v.ID, v.Width, v.Height = "image", a.ID, a.Width, a.Height
+		switch {
+		case dataImage.MatchString(a.Src):
+			// html/template blocks data: URLs; this one is a checked image.
+			v.ImageSrc = template.URL(a.Src)
+		default:
+			if u, err := url.Parse(a.Src); err == nil && (u.Scheme == "https" || u.Scheme == "http") {
+				v.ImageSrc = template.URL(u.String())
+			}
+		}
+	case kratosext.NodeAnchor:
+		v.Kind, v.ID, v.Href = "anchor", a.ID, a.Href
+		if a.Title != nil {
+			v.Label = a.Title.Text
+		}
+	case kratosext.NodeScript:
+		v.Kind, v.ID = "script", a.ID
+		v.Src, v.Integrity, v.Crossorigin, v.Referrerpolicy, v.Async = a.Src, a.Integrity, a.Crossorigin, a.Referrerpolicy, a.Async
+		v.Type = a.InputType
+	}
+	return v
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i < 10 {
+		return digits[i : i+1]
+	}
+	return itoa(i/10) + digits[i%10:i%10+1]
+}
+
+var sectionTitles = map[string]string{
+	"passkey":       "Passkey",
+	"password":      "Password",
+	"code":          "E-mail code",
+	"webauthn":      "Security key",
+	"totp":          "Authenticator app",
+	"lookup_secret": "Backup recovery codes",
+	"oidc":          "Other accounts",
+	"profile":       "Profile",
+}
+
+// flowView arranges a flow CDA-first and words it for a person.
+func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.Flow, ceremonies map[kratosext.CeremonyKind]*kratosext.Ceremony) flowPage {
+	l := kratosext.Arrange(&f.UI)
+	p := flowPage{
+		Kind:     string(kind),
+		Action:   f.UI.Action,
+		Messages: messages(f.UI.Messages),
+		Data:     pageData{Flow: string(kind), FlowID: f.ID, Ceremonies: ceremonies},
+	}
+	seen := map[string]int{}
+	for _, n := range l.Hidden {
+		p.Hidden = append(p.Hidden, s.nodeView(n, kind, seen, ""))
+	}
+	for _, n := range l.Account {
+		p.Account = append(p.Account, s.nodeView(n, kind, seen, ""))
+	}
+	for _, n := range l.Scripts {
+		p.Scripts = append(p.Scripts, s.nodeView(n, kind, seen, ""))
+	}
+
+	p.Collapse = l.Primary != nil && (kind == kratosext.Login || kind == kratosext.Registration)
+	if l.Primary != nil {
+		sv := sectionView{Group: l.Primary.Group, Title: sectionTitles[l.Primary.Group]}
+		for _, n := range l.Primary.Nodes {
+			sv.Nodes = append(sv.Nodes, s.nodeView(n, kind, seen, "primary"))
+		}
+		p.Primary = &sv
+	}
+	for _, sec := range l.Sections {
+		style := "primary"
+		if p.Collapse || kind == kratosext.Settings {
+			style = "secondary"
+		}
+		sv := sectionView{Group: sec.Group, Title: sectionTitles[sec.Group]}
+		for _, n := range sec.Nodes {
+			nv := s.nodeView(n, kind, seen, style)
+			if nv.Name == "screen" {
+				// Registration's "Back" returns to the first step; it sits
+				// with the account summary, not among the methods.
+				b := nv
+				p.Back = &b
+				continue
+			}
+			sv.Nodes = append(sv.Nodes, nv)
+		}
+		if len(sv.Nodes) > 0 {
+			p.Sections = append(p.Sections, sv)
+		}
+	}
+	if len(p.Account) == 0 && kind == kratosext.Registration {
+		for _, h := range p.Hidden {
+			if h.Name == "traits.email" {
+				p.AccountSummary = h.Value
+			}
+		}
+	}
+
+	returnTo := f.ReturnTo
+	withReturn := func(path string) string {
+		if returnTo == "" {
+			return path
+		}
+		return path + "?return_to=" + url.QueryEscape(returnTo)
+	}
+	switch kind {
+	case kratosext.Login:
+		p.Heading, p.Lead = "Sign in", "Welcome back."
+		p.CollapseLabel = "Sign in another way"
+		switch {
+		case f.Refresh:
+			p.Heading, p.Lead = "Confirm it's you", "Please sign in again to continue."
+		case f.RequestedAAL == "aal2":
+			p.Heading, p.Lead = "One more step", "Confirm with your second factor."
+		}
+		if !f.Refresh && f.RequestedAAL != "aal2" {
+			p.Links = []link{{"Create an account", withReturn("/registration")}, {"Forgot your password?", "/recovery"}}
+		}
+	case kratosext.Registration:
+		p.Heading, p.Lead = "Create your account", "Start with your e-mail address."
+		p.CollapseLabel = "Sign up another way"
+		if l.Primary != nil {
+			p.Heading, p.Lead = "Secure your account", "A passkey lets you sign in with your fingerprint, face or screen lock: nothing to remember, nothing to phish."
+		}
+		p.Links = []link{{"Already have an account? Sign in", withReturn("/login")}}
+	case kratosext.Settings:
+		p.Heading, p.Lead = "Account settings", "Manage how you sign in."
+		p.Links = []link{{"Back to your account", "/welcome"}}
+	case kratosext.Recovery:
+		p.Heading, p.Lead = "Recover your account", "We'll e-mail you a code to get back in."
+		p.Links = []link{{"Back to sign in", "/login"}}
+	case kratosext.Verification:
+		p.Heading, p.Lead = "Verify your e-mail address", "We'll e-mail you a code."
+		p.Links = []link{{"Back to your account", "/welcome"}}
+	}
+	p.basePage = s.base(c, p.Heading)
+	return p
+}
