@@ -124,15 +124,49 @@ func Load(v *viper.Viper) (*Config, error) {
 	return &c, nil
 }
 
-// NewViper returns a viper instance with Tandem's defaults, reading
-// TANDEM_* variables (TANDEM_KRATOS_PUBLIC_URL sets kratos.public_url).
+// NewViper returns a viper instance with Tandem's defaults.
 func NewViper() *viper.Viper {
 	v := viper.New()
 	SetDefaults(v)
-	v.SetEnvPrefix("TANDEM")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
 	return v
+}
+
+// EnvName is the environment variable that sets key:
+// kratos.public_url is TANDEM_KRATOS_PUBLIC_URL.
+func EnvName(key string) string {
+	return "TANDEM_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(key))
+}
+
+// MergeEnv layers TANDEM_* variables, read through getenv, over whatever
+// file v has read: flags still win, defaults and the file lose. Reading
+// through getenv rather than viper's AutomaticEnv keeps the process
+// environment out of tests that run Tandem in process.
+func MergeEnv(v *viper.Viper, getenv func(string) string) error {
+	env := map[string]any{}
+	for _, key := range v.AllKeys() {
+		if val := getenv(EnvName(key)); val != "" {
+			setNested(env, strings.Split(key, "."), val)
+		}
+	}
+	if len(env) == 0 {
+		return nil
+	}
+	if err := v.MergeConfigMap(env); err != nil {
+		return fmt.Errorf("apply TANDEM_* environment: %w", err)
+	}
+	return nil
+}
+
+func setNested(m map[string]any, path []string, val string) {
+	for _, p := range path[:len(path)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[p] = next
+		}
+		m = next
+	}
+	m[path[len(path)-1]] = val
 }
 
 // ValidationError names the field that is wrong and why.

@@ -48,6 +48,8 @@ type flowPage struct {
 	// primary action.
 	Collapse      bool
 	CollapseLabel string
+	// OpenAnother unfolds "another way" when one of those methods failed.
+	OpenAnother bool
 	Links         []link
 	Scripts       []nodeView
 	Data          pageData
@@ -252,6 +254,7 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 	}
 
 	p.Collapse = l.Primary != nil && (kind == kratosext.Login || kind == kratosext.Registration)
+	p.OpenAnother = f.UI.HasErrors() && f.Active != "passkey"
 	if l.Primary != nil {
 		sv := sectionView{Group: l.Primary.Group, Title: sectionTitles[l.Primary.Group]}
 		for _, n := range l.Primary.Nodes {

@@ -22,6 +22,7 @@ import (
 var version = "dev"
 
 func main() {
+	ginReleaseMode()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
@@ -76,6 +77,9 @@ func (c *cli) readConfig() (*config.Config, error) {
 		if err := c.v.ReadInConfig(); err != nil {
 			return nil, fmt.Errorf("read tandem.yml: %w", err)
 		}
+	}
+	if err := config.MergeEnv(c.v, c.getenv); err != nil {
+		return nil, err
 	}
 	return config.Load(c.v)
 }

@@ -252,10 +252,6 @@
     return;
   }
 
-  // With passkeys available, "another way" starts folded: one primary action.
-  var another = form.querySelector("[data-another]");
-  if (another && !form.querySelector(".another .msg-error, .another [aria-invalid]")) another.open = false;
-
   form.querySelectorAll("button[data-ceremony]").forEach(function (btn) {
     btn.addEventListener("click", function (ev) {
       ev.preventDefault();

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/webauthn"
+)
+
+// signUpWithPasskey registers email through the two-step registration with
+// the passkey button, and checks the session Kratos issued.
+func signUpWithPasskey(b *browser, email string) {
+	b.t.Helper()
+	b.open("/registration")
+	b.waitPath("/registration")
+	b.screenshot("registration")
+	b.fill(`input[name="traits.email"]`, email)
+	b.click(`button[name=method][value=profile]`)
+	b.waitPath("/registration")
+	b.do() // let the second step settle
+	b.screenshot("registration-passkey")
+	b.click(`button[data-ceremony=passkey_registration]`)
+	b.waitPath("/welcome")
+	b.screenshot("welcome")
+	b.requireSession(email, "passkey")
+	if got := b.text(`[data-testid=email]`); got != email {
+		b.t.Fatalf("welcome page names %q, want %q", got, email)
+	}
+}
+
+func TestE2EPasskeySignUpButtonAndAutofill(t *testing.T) {
+	s := requireStack(t)
+	b := newBrowser(t, s, browserOptions{})
+	computer := b.addAuthenticator(webauthn.AuthenticatorTransportInternal)
+	email := uniqueEmail(t)
+
+	start := time.Now()
+	signUpWithPasskey(b, email)
+	t.Logf("passkey sign-up: %v", time.Since(start).Round(time.Millisecond))
+	creds := b.credentials(computer)
+	if len(creds) != 1 || !creds[0].IsResidentCredential {
+		t.Fatalf("the internal authenticator holds %d credentials, want 1 discoverable", len(creds))
+	}
+	signCount := creds[0].SignCount
+	b.signOut()
+
+	// The passkey button, with autofill switched off so that it cannot
+	// sign in first.
+	restore := b.onNewDocument(noConditionalUI)
+	b.open("/login")
+	b.waitPath("/login")
+	b.screenshot("login")
+	start = time.Now()
+	b.click(`button[data-ceremony=passkey_login]`)
+	b.waitPath("/welcome")
+	t.Logf("passkey sign-in (button): %v", time.Since(start).Round(time.Millisecond))
+	b.requireSession(email, "passkey")
+	creds = b.credentials(computer)
+	if len(creds) != 1 || creds[0].SignCount <= signCount {
+		t.Fatalf("the internal authenticator did not sign the login (sign count %v → %v)", signCount, creds[0].SignCount)
+	}
+	signCount = creds[0].SignCount
+	b.signOut()
+	restore()
+
+	// Autofill: the page arms conditional mediation; the virtual
+	// authenticator answers it at once, as a user picking the suggestion.
+	b.open("/login")
+	b.waitPath("/welcome")
+	b.requireSession(email, "passkey")
+	if creds = b.credentials(computer); creds[0].SignCount <= signCount {
+		t.Fatalf("autofill did not use the internal authenticator")
+	}
+}
+
+func TestE2EPasswordSignUpAndSignInAnotherWay(t *testing.T) {
+	s := requireStack(t)
+	b := newBrowser(t, s, browserOptions{})
+	email := uniqueEmail(t)
+	const password = "a-long-unique-passphrase-42"
+
+	b.open("/registration")
+	b.waitPath("/registration")
+	b.fill(`input[name="traits.email"]`, email)
+	b.click(`button[name=method][value=profile]`)
+	b.waitPath("/registration")
+	b.click(`details[data-another] > summary`)
+	b.screenshot("registration-another-way")
+	b.fill(`input[name=password]`, password)
+	b.click(`button[name=method][value=password]`)
+	b.waitPath("/welcome")
+	b.requireSession(email, "password")
+	b.signOut()
+
+	b.open("/login")
+	b.waitPath("/login")
+	b.fill(`input[name=identifier]`, email)
+	b.click(`details[data-another] > summary`)
+	b.screenshot("login-another-way")
+	b.fill(`input[name=password]`, password)
+	b.click(`button[name=method][value=password]`)
+	b.waitPath("/welcome")
+	b.requireSession(email, "password")
+
+	// A wrong password is explained on the page, with the method unfolded.
+	b.signOut()
+	b.open("/login")
+	b.waitPath("/login")
+	b.fill(`input[name=identifier]`, email)
+	b.click(`details[data-another] > summary`)
+	b.fill(`input[name=password]`, "wrong-password-123")
+	b.click(`button[name=method][value=password]`)
+	b.waitPath("/login")
+	b.screenshot("login-wrong-password")
+	if got := b.text(`.msg-error`); !bytes.Contains([]byte(got), []byte("credentials are invalid")) {
+		t.Fatalf("wrong password explained as %q", got)
+	}
+	if b.session() != nil {
+		t.Fatal("signed in with a wrong password")
+	}
+}
+
+func TestE2ERecoveryByCode(t *testing.T) {
+	s := requireStack(t)
+	b := newBrowser(t, s, browserOptions{})
+	email := uniqueEmail(t)
+	const password = "recover-me-passphrase-17"
+
+	// An account that exists, signed up with a password.
+	b.open("/registration")
+	b.waitPath("/registration")
+	b.fill(`input[name="traits.email"]`, email)
+	b.click(`button[name=method][value=profile]`)
+	b.waitPath("/registration")
+	b.click(`details[data-another] > summary`)
+	b.fill(`input[name=password]`, password)
+	b.click(`button[name=method][value=password]`)
+	b.waitPath("/welcome")
+	b.signOut()
+
+	b.open("/login")
+	b.waitPath("/login")
+	b.click(`a[href="/recovery"]`)
+	b.waitPath("/recovery")
+	b.screenshot("recovery")
+	b.fill(`input[name=email]`, email)
+	b.click(`button[name=method][value=code]`)
+	b.waitPath("/recovery")
+	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	defer cancel()
+	code, err := s.kratos.Code(ctx, email, "recovery_code_valid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.screenshot("recovery-code")
+	b.fill(`input[name=code]`, code)
+	b.click(`button[name=method][value=code]`)
+	b.waitPath("/settings")
+	b.screenshot("settings-after-recovery")
+	b.requireSession(email, "code_recovery")
+}
+
+func TestE2EAddPasskeyInSettings(t *testing.T) {
+	s := requireStack(t)
+	b := newBrowser(t, s, browserOptions{})
+	computer := b.addAuthenticator(webauthn.AuthenticatorTransportInternal)
+	email := uniqueEmail(t)
+	const password = "settings-passphrase-99"
+
+	b.open("/registration")
+	b.waitPath("/registration")
+	b.fill(`input[name="traits.email"]`, email)
+	b.click(`button[name=method][value=profile]`)
+	b.waitPath("/registration")
+	b.click(`details[data-another] > summary`)
+	b.fill(`input[name=password]`, password)
+	b.click(`button[name=method][value=password]`)
+	b.waitPath("/welcome")
+	if n := len(b.credentials(computer)); n != 0 {
+		t.Fatalf("authenticator holds %d credentials before settings", n)
+	}
+
+	b.open("/settings")
+	b.waitPath("/settings")
+	b.screenshot("settings")
+	b.click(`button[data-ceremony=passkey_settings]`)
+	b.waitPath("/settings")
+	// Kratos re-renders settings with a success message and the new
+	// passkey's remove button.
+	b.do()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(b.credentials(computer)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := len(b.credentials(computer)); n != 1 {
+		t.Fatalf("authenticator holds %d credentials after adding a passkey, want 1", n)
+	}
+	b.text(`button[name=passkey_remove]`)
+	b.screenshot("settings-passkey-added")
+	b.signOut()
+
+	restore := b.onNewDocument(noConditionalUI)
+	defer restore()
+	b.open("/login")
+	b.waitPath("/login")
+	b.click(`button[data-ceremony=passkey_login]`)
+	b.waitPath("/welcome")
+	b.requireSession(email, "passkey")
+}

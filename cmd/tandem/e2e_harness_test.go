@@ -1,0 +1,442 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+
+	"github.com/tandemauth/tandem/kratosext"
+	"github.com/tandemauth/tandem/kratosext/kratostest"
+)
+
+var screenshots = flag.String("screenshots", "", "save a screenshot of each e2e step into this directory")
+
+// stack is one real Kratos and one in-process Tandem, shared by the e2e
+// tests of this package and started by the first of them.
+type stack struct {
+	kratos *kratostest.Kratos
+	tandem *kratosext.Client // talks to the same Kratos, for whoami checks
+	uiURL  string
+	dir    string
+	stop   context.CancelFunc
+	done   chan error
+	out    *syncBuffer
+}
+
+var (
+	stackOnce sync.Once
+	theStack  *stack
+	stackErr  error
+)
+
+func TestMain(m *testing.M) {
+	ginReleaseMode()
+	flag.Parse()
+	code := m.Run()
+	if theStack != nil {
+		theStack.close()
+	}
+	os.Exit(code)
+}
+
+// chromiumPath is Debian's Chromium, which make test installs.
+func chromiumPath() (string, error) {
+	for _, p := range []string{os.Getenv("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("chromium not found (make test installs Debian's chromium)")
+}
+
+// requireStack returns the running stack, or skips the test locally when a
+// dependency is missing. In CI (CI=true) a missing dependency fails.
+func requireStack(t *testing.T) *stack {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	stackOnce.Do(func() { theStack, stackErr = startStack() })
+	if stackErr != nil {
+		if os.Getenv("CI") != "true" && (errors.Is(stackErr, kratostest.ErrNoBinary) || strings.Contains(stackErr.Error(), "chromium not found")) {
+			t.Skip("e2e: ", stackErr)
+		}
+		t.Fatal("e2e: ", stackErr)
+	}
+	return theStack
+}
+
+func startStack() (*stack, error) {
+	if _, err := chromiumPath(); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "tandem-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	uiPort, err := kratostest.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	uiURL := "http://localhost:" + strconv.Itoa(uiPort)
+	k, err := kratostest.Start(dir, kratostest.Options{UIURL: uiURL})
+	if err != nil {
+		return nil, err
+	}
+	cfg := fmt.Sprintf(`dev: true
+ui:
+  listen: 127.0.0.1:%d
+  public_url: %s
+  cookie_secret: e2e-cookie-secret-0123456789abcdef0123
+hooks:
+  listen: 127.0.0.1:0
+  api_key: e2e-hook-key-0123456789
+kratos:
+  public_url: %s
+  admin_url: %s
+store:
+  dsn: sqlite://%s
+log:
+  level: warn
+`, uiPort, uiURL, k.PublicURL, k.AdminURL, filepath.Join(dir, "tandem.db"))
+	cfgPath := filepath.Join(dir, "tandem.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &stack{kratos: k, uiURL: uiURL, dir: dir, stop: cancel, done: make(chan error, 1), out: &syncBuffer{}}
+	go func() {
+		s.done <- run(ctx, []string{"serve", "--config", cfgPath}, func(string) string { return "" }, s.out, s.out)
+	}()
+	s.tandem, err = kratosext.NewClient(kratosext.Options{PublicURL: k.PublicURL, AdminURL: k.AdminURL})
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(uiURL + "/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		select {
+		case err := <-s.done:
+			k.Close()
+			return nil, fmt.Errorf("tandem exited: %v\n%s", err, s.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			s.close()
+			return nil, fmt.Errorf("tandem not ready:\n%s", s.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *stack) close() {
+	s.stop()
+	select {
+	case <-s.done:
+	case <-time.After(15 * time.Second):
+	}
+	s.kratos.Close()
+	os.RemoveAll(s.dir)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// browser is one fresh Chromium profile with WebAuthn emulation on.
+type browser struct {
+	t     *testing.T
+	s     *stack
+	ctx   context.Context
+	shot  int
+	width int
+}
+
+type browserOptions struct {
+	// width and height of the window; zero means a desktop 1280×900.
+	width, height int
+}
+
+func newBrowser(t *testing.T, s *stack, o browserOptions) *browser {
+	t.Helper()
+	path, err := chromiumPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.width == 0 {
+		o.width, o.height = 1280, 900
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.WindowSize(o.width, o.height),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelB := chromedp.NewContext(alloc)
+	t.Cleanup(cancelB)
+	b := &browser{t: t, s: s, ctx: bctx, width: o.width}
+	// The first action starts the browser and ties its life to the context
+	// it runs with: that must be bctx, not a shorter-lived child.
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	if _, err := chromedp.Call(bctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		t.Fatalf("webauthn.Enable: %v", err)
+	}
+	return b
+}
+
+func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.fail("browser: %v", err)
+	}
+}
+
+// fail ends the test with the page as it was, to see what went wrong.
+func (b *browser) fail(format string, args ...any) {
+	b.t.Helper()
+	loc, _ := chromedp.Run(b.ctx, chromedp.Location())
+	body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	b.t.Fatalf(format+"\n  at %s\n  page text: %.600s", append(args, loc, body)...)
+}
+
+// addAuthenticator adds a CTAP2 virtual authenticator with resident keys
+// and user verification. internal = "this computer", cable = "a phone over
+// hybrid".
+func (b *browser) addAuthenticator(transport webauthn.AuthenticatorTransport) webauthn.AuthenticatorID {
+	b.t.Helper()
+	res, err := chromedp.Call(b.ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+		Options: &webauthn.VirtualAuthenticatorOptions{
+			Protocol:                    webauthn.AuthenticatorProtocolCtap2,
+			Ctap2version:                webauthn.Ctap2versionCtap21,
+			Transport:                   transport,
+			HasResidentKey:              true,
+			HasUserVerification:         true,
+			IsUserVerified:              true,
+			AutomaticPresenceSimulation: true,
+		},
+	})
+	if err != nil {
+		b.t.Fatalf("add %s authenticator: %v", transport, err)
+	}
+	return res.AuthenticatorID
+}
+
+// credentials lists what an authenticator holds.
+func (b *browser) credentials(id webauthn.AuthenticatorID) []*webauthn.Credential {
+	b.t.Helper()
+	res, err := chromedp.Call(b.ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: id})
+	if err != nil {
+		b.t.Fatalf("get credentials: %v", err)
+	}
+	return res.Credentials
+}
+
+// onNewDocument runs script before any page script, on every navigation,
+// until the returned function removes it.
+func (b *browser) onNewDocument(script string) func() {
+	b.t.Helper()
+	res, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: script})
+	if err != nil {
+		b.t.Fatalf("add script: %v", err)
+	}
+	return func() {
+		if _, err := chromedp.Call(b.ctx, page.RemoveScriptToEvaluateOnNewDocument, page.RemoveScriptToEvaluateOnNewDocumentParams{Identifier: res.Identifier}); err != nil {
+			b.t.Fatalf("remove script: %v", err)
+		}
+	}
+}
+
+// noConditionalUI makes isConditionalMediationAvailable() answer false, so
+// that autofill cannot sign in before a button is pressed.
+const noConditionalUI = `Object.defineProperty(PublicKeyCredential, 'isConditionalMediationAvailable',
+  {value: () => Promise.resolve(false), configurable: true});`
+
+// open navigates to a UI path and waits for the page to load.
+func (b *browser) open(path string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(b.s.uiURL + path))
+}
+
+// waitPath waits until the page's path is path (query ignored).
+func (b *browser) waitPath(path string) {
+	b.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		loc, err := chromedp.Run(b.ctx, chromedp.Location())
+		if err == nil {
+			if i := strings.Index(loc, "://"); i >= 0 {
+				rest := loc[i+3:]
+				if j := strings.IndexByte(rest, '/'); j >= 0 {
+					p := rest[j:]
+					if k := strings.IndexAny(p, "?#"); k >= 0 {
+						p = p[:k]
+					}
+					if p == path {
+						// And the document has finished loading.
+						state, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.readyState`))
+						if state == "complete" || state == "interactive" {
+							return
+						}
+					}
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			b.fail("timed out waiting for %s", path)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// click clicks the first element matching a CSS selector, once visible.
+func (b *browser) click(sel string) {
+	b.t.Helper()
+	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+}
+
+// fill sets an input's value, as typing would.
+func (b *browser) fill(sel, value string) {
+	b.t.Helper()
+	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.SetValue(chromedp.CSS(sel), value))
+}
+
+// text returns an element's text.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.fail("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+// session returns the Kratos session the browser's cookies carry, or nil.
+func (b *browser) session() *kratosext.Session {
+	b.t.Helper()
+	res, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{b.s.kratos.PublicURL + "/"}})
+	if err != nil {
+		b.t.Fatalf("get cookies: %v", err)
+	}
+	var parts []string
+	for _, c := range res.Cookies {
+		parts = append(parts, c.Name+"="+c.Value)
+	}
+	sess, err := b.s.tandem.Whoami(b.ctx, strings.Join(parts, "; "))
+	if errors.Is(err, kratosext.ErrNoSession) {
+		return nil
+	}
+	if err != nil {
+		b.t.Fatalf("whoami: %v", err)
+	}
+	return sess
+}
+
+// requireSession asserts who is signed in and with which method.
+func (b *browser) requireSession(email, method string) *kratosext.Session {
+	b.t.Helper()
+	s := b.session()
+	if s == nil {
+		b.fail("no session; want %s signed in with %s", email, method)
+	}
+	if got := s.Identity.Email(); got != email {
+		b.t.Fatalf("signed in as %q, want %q", got, email)
+	}
+	if got := s.LastMethod(); got != method {
+		b.t.Fatalf("signed in with %q, want %q", got, method)
+	}
+	return s
+}
+
+// screenshot saves the page when -screenshots is set.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	if *screenshots == "" {
+		return
+	}
+	b.shot++
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)) // 100 = PNG; less is JPEG
+	if err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	dir := filepath.Join(*screenshots, strings.ReplaceAll(b.t.Name(), "/", "_"))
+	_ = os.MkdirAll(dir, 0o755)
+	file := filepath.Join(dir, fmt.Sprintf("%02d-%s-%dpx.png", b.shot, name, b.width))
+	if err := os.WriteFile(file, png, 0o644); err != nil {
+		b.t.Logf("screenshot %s: %v", name, err)
+	}
+}
+
+// signOut follows the welcome page's sign-out link and checks the session
+// is gone. Kratos then shows /login, where autofill would sign a browser
+// with an internal authenticator straight back in: it is off meanwhile.
+func (b *browser) signOut() {
+	b.t.Helper()
+	restore := b.onNewDocument(noConditionalUI)
+	defer restore()
+	b.open("/welcome")
+	b.click(`[data-testid=logout]`)
+	b.waitPath("/login")
+	if s := b.session(); s != nil {
+		b.t.Fatalf("still signed in as %s after signing out", s.Identity.Email())
+	}
+}
+
+// uniqueEmail gives each scenario its own identity.
+func uniqueEmail(t *testing.T) string {
+	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	return fmt.Sprintf("%s-%d@example.com", name, time.Now().UnixNano()%1e9)
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/spf13/cobra"
+
+	"github.com/tandemauth/tandem/config"
+	"github.com/tandemauth/tandem/kratosext"
+	"github.com/tandemauth/tandem/ui"
+)
+
+func newServeCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the self-service UI (and, with the hooks listener, Kratos' web hooks)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.serve(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.Bool("dev", false, "development mode: generate missing secrets instead of refusing to start")
+	f.String("ui-listen", "", "UI listen address (ui.listen)")
+	f.String("ui-public-url", "", "where browsers reach the UI (ui.public_url)")
+	f.String("kratos-public-url", "", "Kratos' public API as browsers see it (kratos.public_url)")
+	f.String("kratos-admin-url", "", "Kratos' admin API (kratos.admin_url)")
+	f.String("store-dsn", "", "device store: sqlite://path or postgres://… (store.dsn)")
+	for key, flag := range map[string]string{
+		"dev": "dev", "ui.listen": "ui-listen", "ui.public_url": "ui-public-url",
+		"kratos.public_url": "kratos-public-url", "kratos.admin_url": "kratos-admin-url", "store.dsn": "store-dsn",
+	} {
+		if err := c.v.BindPFlag(key, f.Lookup(flag)); err != nil {
+			panic(err) // a programming error: the flag above is misspelt
+		}
+	}
+	return cmd
+}
+
+// serve builds, in order: config, logger, store, Kratos client, UI; serves
+// until ctx is cancelled; then closes in reverse.
+func (c *cli) serve(ctx context.Context) error {
+	cfg, err := c.readConfig()
+	if err != nil {
+		return err
+	}
+	var generated []string
+	if cfg.Dev {
+		generated = fillDevSecrets(cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	logger := newLogger(c.stderr, cfg.Log)
+	for _, key := range generated {
+		logger.Warn("dev mode: generated a random secret; set it to keep it across restarts", "key", key)
+	}
+
+	store, err := openStore(ctx, cfg.Store, logger)
+	if err != nil {
+		return fmt.Errorf("open device store: %w", err)
+	}
+	defer store.Close()
+
+	kratos, err := kratosext.NewClient(kratosext.Options{
+		PublicURL:   cfg.Kratos.PublicURL,
+		InternalURL: cfg.Kratos.InternalURL,
+		AdminURL:    cfg.Kratos.AdminURL,
+		Timeout:     cfg.Kratos.Timeout,
+	})
+	if err != nil {
+		return err
+	}
+
+	uiServer, err := ui.New(ui.Options{
+		Kratos:            kratos,
+		Logger:            logger,
+		PublicURL:         cfg.UI.PublicURL,
+		AllowedReturnURLs: cfg.UI.AllowedReturnURLs,
+	})
+	if err != nil {
+		return err
+	}
+
+	uiLn, err := net.Listen("tcp", cfg.UI.Listen)
+	if err != nil {
+		return fmt.Errorf("ui.listen %s: %w", cfg.UI.Listen, err)
+	}
+	servers := []*namedServer{
+		{name: "ui", ln: uiLn, srv: newHTTPServer(uiServer.Handler(), logger)},
+	}
+	logger.Info("tandem started", "ui", uiLn.Addr().String(), "kratos", cfg.Kratos.PublicURL)
+	fmt.Fprintf(c.stdout, "Tandem is up. Sign in at %s/login\n", trimSlash(cfg.UI.PublicURL))
+	return serveUntilDone(ctx, logger, servers)
+}
+
+type namedServer struct {
+	name string
+	ln   net.Listener
+	srv  *http.Server
+}
+
+// newHTTPServer bounds every phase of a request so that a slow client
+// cannot hold a connection open forever.
+func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// serveUntilDone serves every server until ctx ends or one fails, then
+// shuts them all down gracefully.
+func serveUntilDone(ctx context.Context, logger *slog.Logger, servers []*namedServer) error {
+	errc := make(chan error, len(servers))
+	for _, s := range servers {
+		go func() {
+			if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s server: %w", s.name, err)
+				return
+			}
+			errc <- nil
+		}()
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := len(servers) - 1; i >= 0; i-- {
+		if err := servers[i].srv.Shutdown(shutdownCtx); err != nil {
+			logger.Warn("shutdown", "server", servers[i].name, "err", err)
+		}
+	}
+	logger.Info("tandem stopped")
+	return runErr
+}
+
+// fillDevSecrets generates the secrets a developer has not set, and returns
+// the keys it filled. Only in dev mode: production refuses to start.
+func fillDevSecrets(cfg *config.Config) []string {
+	var filled []string
+	gen := func() string {
+		var b [32]byte
+		_, _ = rand.Read(b[:])
+		return base64.RawURLEncoding.EncodeToString(b[:])
+	}
+	if cfg.UI.CookieSecret == "" {
+		cfg.UI.CookieSecret = gen()
+		filled = append(filled, "ui.cookie_secret")
+	}
+	if cfg.Hooks.APIKey == "" {
+		cfg.Hooks.APIKey = gen()
+		filled = append(filled, "hooks.api_key")
+	}
+	return filled
+}
+
+func trimSlash(s string) string {
+	for len(s) > 0 && s[len(s)-1] == '/' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// ginReleaseMode silences gin's debug banner. Gin keeps its mode in a
+// package variable; main sets it once, before anything else runs.
+func ginReleaseMode() { gin.SetMode(gin.ReleaseMode) }

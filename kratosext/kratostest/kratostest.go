@@ -1,0 +1,343 @@
+// Package kratostest runs a real Ory Kratos process for tests: the binary
+// scripts/install-kratos.sh builds, the repository's kratos.yml with its
+// addresses moved to free ports, a fresh SQLite database, and a readiness
+// wait. Nothing is mocked.
+package kratostest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Options say how to run Kratos.
+type Options struct {
+	// UIURL is the Tandem UI origin the browser will use, such as
+	// http://localhost:41234. It replaces http://localhost:4455 throughout
+	// kratos.yml: ui_urls, return URLs, WebAuthn origins and CORS.
+	UIURL string
+	// HooksURL replaces Tandem's hook listener, http://127.0.0.1:4460.
+	HooksURL string
+	// Replace holds further literal replacements applied to kratos.yml.
+	Replace map[string]string
+}
+
+// Kratos is a running Kratos process.
+type Kratos struct {
+	// PublicURL is the public API as the browser sees it (localhost).
+	PublicURL string
+	// AdminURL is the admin API (127.0.0.1).
+	AdminURL string
+	// ConfigFile is the rewritten kratos.yml it runs with.
+	ConfigFile string
+
+	cmd     *exec.Cmd
+	dir     string
+	logPath string
+	done    chan error
+	once    sync.Once
+}
+
+// ErrNoBinary means the Kratos binary is not installed.
+var ErrNoBinary = errors.New("kratos binary not found: run scripts/install-kratos.sh (make test does)")
+
+// RepoRoot finds the repository root: the nearest parent with a go.mod.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Binary returns the path of the Kratos binary: $KRATOS_BIN, or the
+// repository's .bin/kratos.
+func Binary() (string, error) {
+	if p := os.Getenv("KRATOS_BIN"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("KRATOS_BIN=%s: %w", p, err)
+		}
+		return p, nil
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(root, ".bin", "kratos")
+	if _, err := os.Stat(p); err != nil {
+		return "", ErrNoBinary
+	}
+	return p, nil
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Start migrates a fresh SQLite database under dir and starts Kratos with
+// the repository's kratos.yml, rewritten for free ports. Call Close.
+func Start(dir string, o Options) (*Kratos, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "kratos.yml"))
+	if err != nil {
+		return nil, err
+	}
+	pub, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	adm, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	k := &Kratos{
+		PublicURL: "http://localhost:" + strconv.Itoa(pub),
+		AdminURL:  "http://127.0.0.1:" + strconv.Itoa(adm),
+		dir:       dir,
+		logPath:   filepath.Join(dir, "kratos.log"),
+		done:      make(chan error, 1),
+	}
+	repl := []string{
+		"http://localhost:4433", k.PublicURL,
+		"http://127.0.0.1:4434", k.AdminURL,
+		"port: 4433", "port: " + strconv.Itoa(pub),
+		"port: 4434", "port: " + strconv.Itoa(adm),
+		"file://identity.schema.json", "file://" + filepath.Join(root, "identity.schema.json"),
+		"file://hooks/", "file://" + filepath.Join(root, "hooks") + "/",
+	}
+	if o.UIURL != "" {
+		repl = append(repl, "http://localhost:4455", strings.TrimSuffix(o.UIURL, "/"))
+	}
+	if o.HooksURL != "" {
+		repl = append(repl, "http://127.0.0.1:4460", strings.TrimSuffix(o.HooksURL, "/"))
+	}
+	for from, to := range o.Replace {
+		repl = append(repl, from, to)
+	}
+	cfg := strings.NewReplacer(repl...).Replace(string(raw))
+	k.ConfigFile = filepath.Join(dir, "kratos.yml")
+	if err := os.WriteFile(k.ConfigFile, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+
+	env := append(os.Environ(),
+		"DSN=sqlite://"+filepath.Join(dir, "kratos.sqlite")+"?_fk=true&_journal_mode=WAL",
+		"LOG_LEVEL=warning",
+	)
+	logFile, err := os.Create(k.logPath)
+	if err != nil {
+		return nil, err
+	}
+	mig := exec.Command(bin, "migrate", "sql", "-e", "--yes")
+	mig.Env, mig.Stdout, mig.Stderr = env, logFile, logFile
+	if err := mig.Run(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("kratos migrate: %w\n%s", err, k.LogTail(40))
+	}
+	k.cmd = exec.Command(bin, "serve", "-c", k.ConfigFile, "--dev", "--watch-courier", "--sqa-opt-out")
+	k.cmd.Env, k.cmd.Stdout, k.cmd.Stderr = env, logFile, logFile
+	// Its own process group, so that stopping it never signals us.
+	k.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := k.cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start kratos: %w", err)
+	}
+	go func() { k.done <- k.cmd.Wait(); logFile.Close() }()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := k.waitReady(ctx); err != nil {
+		k.Close()
+		return nil, fmt.Errorf("kratos did not become ready: %w\n%s", err, k.LogTail(40))
+	}
+	return k, nil
+}
+
+func (k *Kratos) waitReady(ctx context.Context) error {
+	for _, u := range []string{k.PublicURL + "/health/ready", k.AdminURL + "/admin/health/ready"} {
+		for {
+			resp, err := http.Get(u)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			select {
+			case err := <-k.done:
+				k.done <- err
+				return fmt.Errorf("kratos exited: %v", err)
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// Close stops Kratos (SIGTERM, then SIGKILL after 5 s) and waits for it.
+func (k *Kratos) Close() error {
+	var err error
+	k.once.Do(func() {
+		if k.cmd == nil || k.cmd.Process == nil {
+			return
+		}
+		_ = k.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-k.done:
+		case <-time.After(5 * time.Second):
+			_ = k.cmd.Process.Kill()
+			<-k.done
+			err = errors.New("kratos did not stop on SIGTERM; killed")
+		}
+	})
+	return err
+}
+
+// Alive reports whether the process is still running.
+func (k *Kratos) Alive() bool {
+	select {
+	case err := <-k.done:
+		k.done <- err
+		return false
+	default:
+		return true
+	}
+}
+
+// LogTail returns the last n lines Kratos wrote.
+func (k *Kratos) LogTail(n int) string {
+	b, err := os.ReadFile(k.logPath)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Message is a courier message as the admin API lists it.
+type Message struct {
+	ID           string `json:"id"`
+	Recipient    string `json:"recipient"`
+	Subject      string `json:"subject"`
+	Body         string `json:"body"`
+	TemplateType string `json:"template_type"`
+}
+
+var sixDigits = regexp.MustCompile(`\b(\d{6})\b`)
+
+// Code waits (until ctx ends) for the newest message to recipient of the
+// given template type (such as "recovery_code_valid", "login_code_valid")
+// and returns the six-digit code in it. Kratos shows bodies only in --dev,
+// which Start uses.
+func (k *Kratos) Code(ctx context.Context, recipient, templateType string) (string, error) {
+	for {
+		msgs, err := k.Messages(ctx, recipient)
+		if err == nil {
+			for _, m := range msgs {
+				if m.TemplateType != templateType {
+					continue
+				}
+				if c := sixDigits.FindStringSubmatch(m.Body); c != nil {
+					return c[1], nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no %s message to %s: %w", templateType, recipient, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Messages lists the courier messages to recipient, newest first.
+func (k *Kratos) Messages(ctx context.Context, recipient string) ([]Message, error) {
+	u := k.AdminURL + "/admin/courier/messages?recipient=" + url.QueryEscape(recipient)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("courier messages: %d %s", resp.StatusCode, bytes.TrimSpace(body))
+	}
+	var msgs []Message
+	if err := json.Unmarshal(body, &msgs); err != nil {
+		return nil, err
+	}
+	return msgs, nil
+}
+
+// Require returns a running Kratos for the test, or ends the test: it
+// skips when the binary is missing locally, and fails when CI=true, where
+// a missing dependency must never pass as a skip.
+func Require(tb testing.TB, o Options) *Kratos {
+	tb.Helper()
+	k, err := Start(tb.TempDir(), o)
+	if err != nil {
+		if errors.Is(err, ErrNoBinary) && os.Getenv("CI") != "true" {
+			tb.Skip(err.Error())
+		}
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("kratos log (tail):\n%s", k.LogTail(30))
+		}
+		if err := k.Close(); err != nil {
+			tb.Log(err)
+		}
+	})
+	return k
+}
