@@ -1,0 +1,40 @@
+# The two commands: `make run` and `make test`. See README.md.
+SHELL := bash
+GO ?= go
+export GOFLAGS ?= -mod=mod
+
+.PHONY: run test test-short kratos chromium build vet bench bench-ui clean
+
+## run: start Kratos and Tandem locally with embedded SQLite (Ctrl-C stops both)
+run: kratos build
+	@./scripts/run.sh
+
+## test: install what the tests need (Kratos, Chromium) and run the whole suite
+test: kratos chromium vet
+	$(GO) test -count=1 -timeout 20m ./...
+
+## test-short: unit tests only, no browser, no Kratos
+test-short:
+	$(GO) test -short -count=1 ./...
+
+build:
+	@mkdir -p .bin
+	$(GO) build -o .bin/tandem ./cmd/tandem
+
+kratos:
+	@./scripts/install-kratos.sh
+
+chromium:
+	@./scripts/install-chromium.sh
+
+vet:
+	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+
+## bench: storage benchmarks (set TEST_POSTGRES_DSN for PostgreSQL)
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./devices/...
+
+clean:
+	rm -rf .bin/tandem data
