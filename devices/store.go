@@ -200,3 +200,10 @@ type Store interface {
 	// flight.
 	Close() error
 }
+
+// AppliedMigration is one schema migration a store applied.
+type AppliedMigration struct {
+	Version  int64
+	Name     string
+	Duration time.Duration
+}
