@@ -38,3 +38,7 @@ bench:
 
 clean:
 	rm -rf .bin/tandem data
+
+## bench-ui: Tandem's login page vs. Kratos' own flow endpoint, on loopback
+bench-ui: kratos build
+	$(GO) run ./cmd/benchui

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	ory "github.com/ory/kratos-client-go"
 )
 
@@ -333,7 +334,9 @@ func (c *Client) getJSON(ctx context.Context, rawURL, cookie string, dst any) er
 		return fmt.Errorf("%w: read response: %v", ErrUnavailable, err)
 	}
 	if resp.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(body, dst); err != nil {
+		// The v2 decoder parses a flow in well under half the time of
+		// encoding/json's, on the page-render hot path.
+		if err := jsonv2.Unmarshal(body, dst); err != nil {
 			return fmt.Errorf("%w: decode response: %v", ErrUnavailable, err)
 		}
 		return nil

@@ -1,6 +1,7 @@
 package kratosext
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"time"
@@ -140,6 +141,11 @@ func (a Attributes) StringValue() string {
 		return ""
 	}
 	if v[0] == '"' {
+		// Most values (tokens, JSON options, e-mail addresses) carry no
+		// escape sequence: slice them instead of running a decoder.
+		if len(v) >= 2 && v[len(v)-1] == '"' && !bytes.ContainsAny(v[1:len(v)-1], "\\\"") {
+			return string(v[1 : len(v)-1])
+		}
 		var s string
 		if json.Unmarshal(v, &s) == nil {
 			return s

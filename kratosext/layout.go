@@ -52,8 +52,22 @@ var groupRank = map[string]int{
 // within each group.
 func Arrange(ui *UI) Layout {
 	var l Layout
-	byGroup := map[string][]Node{}
-	var groups []string
+	// A flow has a handful of groups: a slice beats a map here, and this
+	// runs on every page render.
+	type group struct {
+		name  string
+		nodes []Node
+	}
+	groups := make([]group, 0, 8)
+	add := func(n Node) {
+		for i := range groups {
+			if groups[i].name == n.Group {
+				groups[i].nodes = append(groups[i].nodes, n)
+				return
+			}
+		}
+		groups = append(groups, group{name: n.Group, nodes: []Node{n}})
+	}
 	for _, n := range ui.Nodes {
 		switch {
 		case n.Type == NodeScript:
@@ -68,15 +82,12 @@ func Arrange(ui *UI) Layout {
 			l.Account = append(l.Account, n)
 			continue
 		}
-		if _, ok := byGroup[n.Group]; !ok {
-			groups = append(groups, n.Group)
-		}
-		byGroup[n.Group] = append(byGroup[n.Group], n)
+		add(n)
 	}
-	sort.SliceStable(groups, func(i, j int) bool { return rank(groups[i]) < rank(groups[j]) })
+	sort.SliceStable(groups, func(i, j int) bool { return rank(groups[i].name) < rank(groups[j].name) })
 	for _, g := range groups {
-		s := Section{Group: g, Nodes: byGroup[g]}
-		if g == "passkey" {
+		s := Section{Group: g.name, Nodes: g.nodes}
+		if g.name == "passkey" {
 			l.Primary = &s
 			continue
 		}

@@ -42,7 +42,10 @@ func (s *Server) handleFlow(kind kratosext.FlowKind) handlerFunc {
 		if err != nil {
 			return fmt.Errorf("%s flow %s: %w", kind, f.ID, err)
 		}
-		page := s.flowView(c, kind, f, ceremonies)
+		page, err := s.flowView(c, kind, f, ceremonies)
+		if err != nil {
+			return fmt.Errorf("%s flow %s: %w", kind, f.ID, err)
+		}
 		status := http.StatusOK
 		if f.UI.HasErrors() {
 			// Still a page the user can act on, but say it was not accepted.

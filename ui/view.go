@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"encoding/json"
+	"fmt"
+	"html"
 	"html/template"
 	"net/url"
 	"regexp"
@@ -36,23 +39,27 @@ type flowPage struct {
 	Lead     string
 	Action   string
 	Messages []message
-	Hidden   []nodeView
-	Account  []nodeView
+	// Hidden and Account are their nodes, rendered (see nodeView.HTML).
+	Hidden  template.HTML
+	Account template.HTML
 	// AccountSummary names the account when its fields are hidden (the
 	// second registration step), with the button that goes back.
 	AccountSummary string
 	Back           *nodeView
 	Primary        *sectionView
-	Sections       []sectionView
+	// Sections are the other methods, rendered (see sectionView.html).
+	Sections template.HTML
 	// Collapse puts Sections behind "another way": the passkey is the one
 	// primary action.
 	Collapse      bool
 	CollapseLabel string
 	// OpenAnother unfolds "another way" when one of those methods failed.
 	OpenAnother bool
-	Links         []link
-	Scripts       []nodeView
-	Data          pageData
+	Links       []link
+	Scripts     []nodeView
+	// Data is pageData as JSON for tandem.js. encoding/json escapes < > &
+	// (and U+2028/9), so it cannot close the <script> element it sits in.
+	Data template.JS
 }
 
 // pageData is handed to tandem.js as JSON.
@@ -65,7 +72,39 @@ type pageData struct {
 type sectionView struct {
 	Group string
 	Title string
-	Nodes []nodeView
+	// Nodes are the section's nodes, rendered.
+	Nodes template.HTML
+}
+
+// HTML renders a secondary section: its heading (when shown) and nodes.
+func (v sectionView) html(withTitle bool) string {
+	var b strings.Builder
+	b.WriteString(`<section class="method method-`)
+	b.WriteString(html.EscapeString(v.Group))
+	b.WriteString(`" data-group="`)
+	b.WriteString(html.EscapeString(v.Group))
+	b.WriteString(`"`)
+	if v.Group == "webauthn" {
+		b.WriteString(" data-needs-webauthn")
+	}
+	b.WriteString(">\n")
+	if withTitle && v.Title != "" {
+		b.WriteString("<h2>" + html.EscapeString(v.Title) + "</h2>\n")
+	}
+	b.WriteString(string(v.Nodes))
+	b.WriteString("</section>\n")
+	return b.String()
+}
+
+// renderNodes joins rendered nodes: one template action per group instead
+// of one per node.
+func renderNodes(nodes []nodeView) template.HTML {
+	var b strings.Builder
+	for _, n := range nodes {
+		b.WriteString(string(n.HTML()))
+		b.WriteByte('\n')
+	}
+	return template.HTML(b.String()) // #nosec: see nodeView.HTML
 }
 
 type link struct {
@@ -124,7 +163,23 @@ func messages(ms []kratosext.Message) []message {
 	return out
 }
 
-var nonIDChars = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
+// idSafe turns an input name into an id fragment: letters, digits, _ and
+// -, with every other run of bytes replaced by one "-".
+func idSafe(name string) string {
+	b := make([]byte, 0, len(name))
+	dash := false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' {
+			b = append(b, c)
+			dash = false
+		} else if !dash {
+			b = append(b, '-')
+			dash = true
+		}
+	}
+	return string(b)
+}
 
 // dataImage accepts only inline raster images (Kratos' TOTP QR code).
 var dataImage = regexp.MustCompile(`^data:image/(png|jpeg|gif);base64,[A-Za-z0-9+/=]+$`)
@@ -144,7 +199,7 @@ func (s *Server) nodeView(n kratosext.Node, kind kratosext.FlowKind, seen map[st
 		v.Name, v.Type, v.Value = a.Name, a.InputType, a.StringValue()
 		v.Required, v.Disabled = a.Required, a.Disabled
 		v.Autocomplete, v.Pattern, v.MaxLength = a.Autocomplete, a.Pattern, a.MaxLength
-		base := "f-" + nonIDChars.ReplaceAllString(a.Name, "-")
+		base := "f-" + idSafe(a.Name)
 		seen[base]++
 		v.ID = base
 		if seen[base] > 1 {
@@ -202,7 +257,7 @@ func (s *Server) nodeView(n kratosext.Node, kind kratosext.FlowKind, seen map[st
 			}
 		}
 	case kratosext.NodeAnchor:
-		v.Kind, v.ID, v.Href = "anchor", a.ID, a.Href
+		v.Kind, v.ID, v.Href = "anchor", a.ID, safeHref(a.Href)
 		if a.Title != nil {
 			v.Label = a.Title.Text
 		}
@@ -234,21 +289,27 @@ var sectionTitles = map[string]string{
 }
 
 // flowView arranges a flow CDA-first and words it for a person.
-func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.Flow, ceremonies map[kratosext.CeremonyKind]*kratosext.Ceremony) flowPage {
+func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.Flow, ceremonies map[kratosext.CeremonyKind]*kratosext.Ceremony) (flowPage, error) {
 	l := kratosext.Arrange(&f.UI)
 	p := flowPage{
 		Kind:     string(kind),
 		Action:   f.UI.Action,
 		Messages: messages(f.UI.Messages),
-		Data:     pageData{Flow: string(kind), FlowID: f.ID, Ceremonies: ceremonies},
 	}
+	data, err := json.Marshal(pageData{Flow: string(kind), FlowID: f.ID, Ceremonies: ceremonies})
+	if err != nil {
+		return flowPage{}, fmt.Errorf("encode page data: %w", err)
+	}
+	p.Data = template.JS(data) // #nosec: HTML-escaped JSON, see flowPage.Data
 	seen := map[string]int{}
+	var hidden, account []nodeView
 	for _, n := range l.Hidden {
-		p.Hidden = append(p.Hidden, s.nodeView(n, kind, seen, ""))
+		hidden = append(hidden, s.nodeView(n, kind, seen, ""))
 	}
 	for _, n := range l.Account {
-		p.Account = append(p.Account, s.nodeView(n, kind, seen, ""))
+		account = append(account, s.nodeView(n, kind, seen, ""))
 	}
+	p.Hidden, p.Account = renderNodes(hidden), renderNodes(account)
 	for _, n := range l.Scripts {
 		p.Scripts = append(p.Scripts, s.nodeView(n, kind, seen, ""))
 	}
@@ -257,17 +318,21 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 	p.OpenAnother = f.UI.HasErrors() && f.Active != "passkey"
 	if l.Primary != nil {
 		sv := sectionView{Group: l.Primary.Group, Title: sectionTitles[l.Primary.Group]}
+		var nodes []nodeView
 		for _, n := range l.Primary.Nodes {
-			sv.Nodes = append(sv.Nodes, s.nodeView(n, kind, seen, "primary"))
+			nodes = append(nodes, s.nodeView(n, kind, seen, "primary"))
 		}
+		sv.Nodes = renderNodes(nodes)
 		p.Primary = &sv
 	}
+	var sections strings.Builder
 	for _, sec := range l.Sections {
 		style := "primary"
 		if p.Collapse || kind == kratosext.Settings {
 			style = "secondary"
 		}
 		sv := sectionView{Group: sec.Group, Title: sectionTitles[sec.Group]}
+		var nodes []nodeView
 		for _, n := range sec.Nodes {
 			nv := s.nodeView(n, kind, seen, style)
 			if nv.Name == "screen" {
@@ -277,14 +342,16 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 				p.Back = &b
 				continue
 			}
-			sv.Nodes = append(sv.Nodes, nv)
+			nodes = append(nodes, nv)
 		}
-		if len(sv.Nodes) > 0 {
-			p.Sections = append(p.Sections, sv)
+		if len(nodes) > 0 {
+			sv.Nodes = renderNodes(nodes)
+			sections.WriteString(sv.html(p.Collapse || kind == kratosext.Settings))
 		}
 	}
-	if len(p.Account) == 0 && kind == kratosext.Registration {
-		for _, h := range p.Hidden {
+	p.Sections = template.HTML(sections.String()) // #nosec: see nodeView.HTML
+	if len(account) == 0 && kind == kratosext.Registration {
+		for _, h := range hidden {
 			if h.Name == "traits.email" {
 				p.AccountSummary = h.Value
 			}
@@ -329,5 +396,5 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 		p.Links = []link{{"Back to your account", "/welcome"}}
 	}
 	p.basePage = s.base(c, p.Heading)
-	return p
+	return p, nil
 }

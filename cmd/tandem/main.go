@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -23,11 +24,26 @@ var version = "dev"
 
 func main() {
 	ginReleaseMode()
+	tuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "tandem:", err)
 		os.Exit(1)
+	}
+}
+
+// tuneGC raises the GC target unless GOGC is set. Tandem's live heap is a
+// few MB, so the default GOGC=100 collects every few hundred requests and
+// spent ~9% of a page's CPU under load; 200 halves that and keeps peak
+// RSS near 34 MB under saturating load (400 went past 40 MB). The memory
+// limit caps growth if the live heap ever swells.
+func tuneGC(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(256 << 20)
 	}
 }
 

@@ -233,6 +233,9 @@ func (k *Kratos) Close() error {
 	return err
 }
 
+// PID is the Kratos process id.
+func (k *Kratos) PID() int { return k.cmd.Process.Pid }
+
 // Alive reports whether the process is still running.
 func (k *Kratos) Alive() bool {
 	select {

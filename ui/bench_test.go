@@ -1,0 +1,58 @@
+package ui
+
+import (
+	"encoding/json"
+
+	"github.com/gin-gonic/gin"
+	"github.com/tandemauth/tandem/kratosext"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// BenchmarkLoginPage renders the real login flow fixture through the whole
+// handler, Kratos fetch included (over loopback HTTP to a fixture server).
+func BenchmarkLoginPage(b *testing.B) {
+	fk, byName := fixtures(b)
+	s, _ := newTestServer(b, fk)
+	h := s.Handler()
+	target := "/login?flow=" + byName["login"]
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.Header.Set("Cookie", "csrf_token_x=abc")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}
+
+// BenchmarkRenderLogin is the page work alone: a decoded flow to HTML,
+// without any HTTP.
+func BenchmarkRenderLogin(b *testing.B) {
+	fk, byName := fixtures(b)
+	s, _ := newTestServer(b, fk)
+	var f kratosext.Flow
+	if err := json.Unmarshal(fk.flows[byName["login"]], &f); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		c, _ := gin.CreateTestContext(httptest.NewRecorder())
+		c.Request = httptest.NewRequest(http.MethodGet, "/login", nil)
+		cer, err := kratosext.Ceremonies(&f.UI)
+		if err != nil {
+			b.Fatal(err)
+		}
+		page, err := s.flowView(c, kratosext.Login, &f, cer)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.render(c, http.StatusOK, "flow", page); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
