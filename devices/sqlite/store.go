@@ -602,9 +602,10 @@ func (s *Store) GetLink(ctx context.Context, deviceID, identityID string) (devic
 }
 
 // promptUpdate returns the statement that applies a prompt event to the
-// link, with ?1 the time, ?2 the device and ?3 the identity. Column names
-// come from this fixed set, never from input.
-func promptUpdate(p devices.PromptKind, kind devices.EventKind) string {
+// link, with ?1 the device, ?2 the identity and, unless the event is a
+// refusal, ?3 the time. Column names come from this fixed set, never from
+// input.
+func promptUpdate(p devices.PromptKind, kind devices.EventKind) (query string, timed bool) {
 	col := "post_cda_"
 	if p == devices.PromptUpgrade {
 		col = "upgrade_"
@@ -612,15 +613,15 @@ func promptUpdate(p devices.PromptKind, kind devices.EventKind) string {
 	var set string
 	switch kind {
 	case devices.EventPromptShown:
-		set = col + "shown_count = " + col + "shown_count + 1, " + col + "last_shown_at = ?1"
+		set = col + "shown_count = " + col + "shown_count + 1, " + col + "last_shown_at = ?3"
 	case devices.EventPromptSnoozed:
-		set = col + "snoozed_until = ?1"
+		set = col + "snoozed_until = ?3"
 	case devices.EventPromptRefused:
 		set = col + "never = 1"
 	case devices.EventPromptAccepted:
-		set = col + "accepted_at = ?1"
+		set = col + "accepted_at = ?3"
 	}
-	return `UPDATE device_identities SET ` + set + ` WHERE device_id = ?2 AND identity_id = ?3`
+	return `UPDATE device_identities SET ` + set + ` WHERE device_id = ?1 AND identity_id = ?2`, kind != devices.EventPromptRefused
 }
 
 // RecordPrompt implements devices.Store.
@@ -641,7 +642,12 @@ func (s *Store) RecordPrompt(ctx context.Context, p devices.PromptRecord) (devic
 		if p.Kind == devices.EventPromptSnoozed {
 			at = micros(p.SnoozedUntil.UTC().Truncate(time.Microsecond))
 		}
-		res, err := tx.exec(ctx, promptUpdate(p.Prompt, p.Kind), at, p.DeviceID, p.IdentityID)
+		query, timed := promptUpdate(p.Prompt, p.Kind)
+		args := []any{p.DeviceID, p.IdentityID}
+		if timed {
+			args = append(args, at)
+		}
+		res, err := tx.exec(ctx, query, args...)
 		if err != nil {
 			return fmt.Errorf("update prompt state: %w", err)
 		}
