@@ -151,6 +151,17 @@ type nodeView struct {
 	Async          bool
 }
 
+// plainer replaces Kratos' wording, by message id, where it confuses
+// people who do not know the jargon. Other ids keep Kratos' text, which
+// carries values (addresses, dates) interpolated for that message.
+var plainer = map[int64]string{
+	1040009: "Choose how you'll sign in.",                                                        // "Please choose a credential to authenticate yourself with."
+	1010003: "Please confirm it's you to continue.",                                              // login refresh
+	1010014: "We've e-mailed you a sign-in code. Enter it below.",                                // login code sent
+	1060003: "We've e-mailed you a recovery code if the address has an account. Enter it below.", // recovery code sent
+	1080003: "We've e-mailed you a verification code. Enter it below.",                           // verification code sent
+}
+
 func messages(ms []kratosext.Message) []message {
 	out := make([]message, 0, len(ms))
 	for _, m := range ms {
@@ -158,7 +169,11 @@ func messages(ms []kratosext.Message) []message {
 		if t == "" {
 			t = "info"
 		}
-		out = append(out, message{ID: m.ID, Type: t, Text: m.Text})
+		text := m.Text
+		if p, ok := plainer[m.ID]; ok {
+			text = p
+		}
+		out = append(out, message{ID: m.ID, Type: t, Text: text})
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
 )
 
 // signUpWithPasskey registers email through the two-step registration with
@@ -18,8 +19,8 @@ func signUpWithPasskey(b *browser, email string) {
 	b.screenshot("registration")
 	b.fill(`input[name="traits.email"]`, email)
 	b.click(`button[name=method][value=profile]`)
-	b.waitPath("/registration")
-	b.do() // let the second step settle
+	// The second step has the same path: wait for its passkey button.
+	b.do(chromedp.WaitVisible(chromedp.CSS(`button[data-ceremony=passkey_registration]`)))
 	b.screenshot("registration-passkey")
 	b.click(`button[data-ceremony=passkey_registration]`)
 	b.waitPath("/welcome")
@@ -189,7 +190,6 @@ func TestE2EAddPasskeyInSettings(t *testing.T) {
 	b.waitPath("/settings")
 	// Kratos re-renders settings with a success message and the new
 	// passkey's remove button.
-	b.do()
 	deadline := time.Now().Add(10 * time.Second)
 	for len(b.credentials(computer)) == 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)

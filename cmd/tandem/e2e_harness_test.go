@@ -227,6 +227,13 @@ func newBrowser(t *testing.T, s *stack, o browserOptions) *browser {
 	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
+	// Chrome's windows have a minimum width; a phone's viewport must be
+	// emulated to be narrower than that.
+	if o.width < 600 {
+		if err := chromedp.Do(bctx, chromedp.EmulateViewport(int64(o.width), int64(o.height), chromedp.EmulateMobile, chromedp.EmulateTouch)); err != nil {
+			t.Fatalf("emulate viewport: %v", err)
+		}
+	}
 	if _, err := chromedp.Call(bctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
 		t.Fatalf("webauthn.Enable: %v", err)
 	}
