@@ -19,6 +19,14 @@ if [[ ! -f "$data/dev.env" ]]; then
 fi
 set -a; . "$data/dev.env"; set +a
 
+# Fail early and clearly if something already listens on our ports.
+for port in 4433 4434 4455; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "run: port $port is already in use; stop whatever listens there (another make run?) and retry." >&2
+    exit 1
+  fi
+done
+
 export DSN="sqlite://$data/kratos.sqlite?_fk=true&_journal_mode=WAL"
 echo "run: migrating Kratos' database…"
 "$root/.bin/kratos" migrate sql -e --yes > "$data/kratos-migrate.log" 2>&1 \
@@ -46,4 +54,15 @@ echo "run: Kratos is up (logs: data/kratos.log; e-mails: curl http://127.0.0.1:4
 
 "$root/.bin/tandem" serve --dev --store-dsn "sqlite://$data/tandem.db" &
 pids+=($!)
+set +e
 wait -n "${pids[@]}"
+status=$?
+[[ $status -eq 0 ]] && exit 0 # a clean stop (Ctrl-C reaches both processes)
+for i in "${!pids[@]}"; do
+  if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+    name=$([[ $i -eq 0 ]] && echo Kratos || echo Tandem)
+    echo "run: $name exited (status $status)." >&2
+    [[ $i -eq 0 ]] && tail -20 "$data/kratos.log" >&2
+  fi
+done
+exit "$status"
