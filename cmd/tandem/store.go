@@ -104,5 +104,5 @@ func openStore(ctx context.Context, cfg config.StoreConfig, logger *slog.Logger)
 	if t.path != "" {
 		return sqlite.Open(ctx, t.path, sqlite.Options{Logger: logger})
 	}
-	return postgres.Open(ctx, t.dsn, postgres.Options{Logger: logger})
+	return postgres.Open(ctx, t.dsn, postgres.Options{})
 }

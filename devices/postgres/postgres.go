@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,16 +30,12 @@ type Options struct {
 	// Now is the clock; nil means time.Now. Stored times are truncated to
 	// microseconds (PostgreSQL's precision), in UTC.
 	Now func() time.Time
-	// Logger receives what the store cannot return as an error; nil
-	// discards it.
-	Logger *slog.Logger
 }
 
 // Store is a devices.Store on PostgreSQL.
 type Store struct {
-	pool   *pgxpool.Pool
-	now    func() time.Time
-	logger *slog.Logger
+	pool *pgxpool.Pool
+	now  func() time.Time
 }
 
 // Open connects to the database at dsn (a postgres:// URL or key=value
@@ -61,12 +56,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres store: %w", err)
 	}
-	s := &Store{pool: pool, now: opts.Now, logger: opts.Logger}
+	s := &Store{pool: pool, now: opts.Now}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
 	}
 	if err := s.checkSchema(ctx); err != nil {
 		pool.Close()

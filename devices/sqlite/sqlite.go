@@ -24,9 +24,15 @@
 // (SIGKILL) and a power loss or kernel panic. NORMAL would fsync only at
 // checkpoints and survive a process crash only: a power loss could drop the
 // last transactions the web hooks had already answered 2xx for, and Kratos
-// would not retry them. Group commit pays for FULL (see the benchmarks in
-// sqlite_test.go); the durability test kills a writer with SIGKILL and
-// checks every acknowledged event and PRAGMA integrity_check.
+// would not retry them.
+//
+// FULL costs an fsync per commit, and group commit pays for it. Measured
+// with BenchmarkRecordLogin on the 2-core development machine (fsync ≈
+// 0.2 ms): one login alone, p50 240 µs with FULL against 63 µs with
+// NORMAL; 16 concurrent writers, 13,300 logins/s with FULL and group
+// commit, 3,700/s with FULL and one transaction per write, 19,500/s with
+// NORMAL. TestDurabilityAfterSIGKILL kills a writer mid-run and checks
+// every acknowledged event and PRAGMA integrity_check.
 package sqlite
 
 import (
