@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -180,11 +182,14 @@ func TestDevicesCmdErrors(t *testing.T) {
 	if _, err := runDevices(t, path); err == nil || !strings.Contains(err.Error(), `"identity" not set`) {
 		t.Errorf("without --identity: %v", err)
 	}
-	// It only reads: an unmigrated database is an error, and stays so.
+	// It only reads: a missing database is an error, and stays missing.
 	for range 2 {
 		if _, err := runDevices(t, path, "--identity", "alice"); err == nil || !strings.Contains(err.Error(), "run tandem migrate") {
-			t.Errorf("on an unmigrated database: %v", err)
+			t.Errorf("without a database: %v", err)
 		}
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("tandem devices created the database: %v", err)
 	}
 	seedDevicesStore(t, path)
 	if _, err := runDevices(t, path, "--identity", strings.Repeat("x", 500)); err == nil || !strings.Contains(err.Error(), "identity_id") {

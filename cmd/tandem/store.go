@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -81,9 +83,10 @@ func (t storeTarget) migrate(ctx context.Context) ([]devices.AppliedMigration, e
 }
 
 // openStore opens the device store cfg.DSN names, first applying pending
-// migrations if cfg.Migrate is set (each is logged). The store must end up
-// at this binary's schema version, or openStore fails saying what to do
-// (run tandem migrate, or upgrade tandem).
+// migrations if cfg.Migrate is set (each is logged; a new SQLite file and
+// its directory are created). The store must end up at this binary's
+// schema version, or openStore fails saying what to do (run tandem
+// migrate, or upgrade tandem).
 func openStore(ctx context.Context, cfg config.StoreConfig, logger *slog.Logger) (devices.Store, error) {
 	t, err := parseStoreDSN(cfg.DSN)
 	if err != nil {
@@ -98,8 +101,12 @@ func openStore(ctx context.Context, cfg config.StoreConfig, logger *slog.Logger)
 		for _, m := range applied {
 			logger.Info("applied migration", "store", t.String(), "version", m.Version, "name", m.Name, "duration", m.Duration)
 		}
-	} else if err := t.prepare(); err != nil {
-		return nil, err
+	} else if t.path != "" {
+		// Without migrations, opening must not create an empty database
+		// as a side effect (tandem devices only reads).
+		if _, err := os.Stat(t.path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s does not exist: run tandem migrate (or set store.migrate)", t.path)
+		}
 	}
 	if t.path != "" {
 		return sqlite.Open(ctx, t.path, sqlite.Options{Logger: logger})

@@ -83,12 +83,31 @@ func TestOpenStoreSQLiteCreatesAndMigrates(t *testing.T) {
 	}
 }
 
-func TestOpenStoreWithoutMigrateRefusesAnOldSchema(t *testing.T) {
+func TestOpenStoreWithoutMigrate(t *testing.T) {
+	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sub", "tandem.db")
-	_, err := openStore(context.Background(), config.StoreConfig{DSN: "sqlite://" + path}, slog.New(slog.DiscardHandler))
+	cfg := config.StoreConfig{DSN: "sqlite://" + path}
+
+	// No file: say what to do, and create nothing.
+	_, err := openStore(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "does not exist: run tandem migrate") {
+		t.Fatalf("openStore without a database = %v", err)
+	}
+	if _, err := os.Stat(filepath.Dir(path)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("openStore without migrations created %s", filepath.Dir(path))
+	}
+
+	// A file at an older schema (here: none).
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = openStore(ctx, cfg, slog.New(slog.DiscardHandler))
 	var sv *devices.SchemaVersionError
 	if !errors.As(err, &sv) || !strings.Contains(err.Error(), "run tandem migrate") {
-		t.Fatalf("openStore without migrations = %v, want a schema error telling to run tandem migrate", err)
+		t.Fatalf("openStore on an unmigrated database = %v, want a schema error telling to run tandem migrate", err)
 	}
 }
 
