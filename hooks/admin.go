@@ -1,0 +1,148 @@
+package hooks
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/tandemauth/tandem/devices"
+)
+
+// adminAPI serves device metadata as JSON under /admin/, to operators and
+// other services holding the admin key (Authorization: Bearer <key>).
+type adminAPI struct {
+	store   devices.Store
+	keyHash [32]byte
+	enabled bool
+	logger  *slog.Logger
+	mux     *http.ServeMux
+}
+
+func newAdminAPI(store devices.Store, key string, logger *slog.Logger) *adminAPI {
+	a := &adminAPI{store: store, keyHash: sha256.Sum256([]byte(key)), enabled: key != "", logger: logger, mux: http.NewServeMux()}
+	a.mux.HandleFunc("GET /admin/identities/{id}", a.identity)
+	a.mux.HandleFunc("GET /admin/identities/{id}/credentials", a.credentials)
+	a.mux.HandleFunc("GET /admin/identities/{id}/devices", a.devices)
+	a.mux.HandleFunc("GET /admin/identities/{id}/events", a.events)
+	return a
+}
+
+func (a *adminAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !a.enabled {
+		writeError(w, http.StatusNotFound, "the admin API is off: set hooks.admin_key to turn it on")
+		return
+	}
+	auth := r.Header.Get("Authorization")
+	token, ok := strings.CutPrefix(auth, "Bearer ")
+	h := sha256.Sum256([]byte(token))
+	if !ok || subtle.ConstantTimeCompare(h[:], a.keyHash[:]) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tandem-admin"`)
+		writeError(w, http.StatusUnauthorized, "missing or wrong admin key (Authorization: Bearer …)")
+		return
+	}
+	a.mux.ServeHTTP(w, r)
+}
+
+func (a *adminAPI) identityID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("id")
+	if err := devices.CheckIdentityID(id); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return "", false
+	}
+	return id, true
+}
+
+func (a *adminAPI) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, devices.ErrInvalid) {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	a.logger.ErrorContext(r.Context(), "admin API", "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "the device store failed; try again")
+}
+
+// identity answers everything Tandem knows about an identity at once.
+func (a *adminAPI) identity(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.identityID(w, r)
+	if !ok {
+		return
+	}
+	creds, err := a.store.ListCredentials(r.Context(), id, devices.CredentialFilter{IncludeRemoved: true})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	devs, err := a.store.ListDevices(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	events, err := a.store.ListEvents(r.Context(), devices.EventFilter{IdentityID: id, Limit: 20})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"identity_id": id, "credentials": nonNil(creds), "devices": nonNil(devs), "events": nonNil(events),
+	})
+}
+
+func (a *adminAPI) credentials(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.identityID(w, r)
+	if !ok {
+		return
+	}
+	creds, err := a.store.ListCredentials(r.Context(), id, devices.CredentialFilter{IncludeRemoved: r.URL.Query().Get("include_removed") == "true"})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"identity_id": id, "credentials": nonNil(creds)})
+}
+
+func (a *adminAPI) devices(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.identityID(w, r)
+	if !ok {
+		return
+	}
+	devs, err := a.store.ListDevices(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"identity_id": id, "devices": nonNil(devs)})
+}
+
+func (a *adminAPI) events(w http.ResponseWriter, r *http.Request) {
+	id, ok := a.identityID(w, r)
+	if !ok {
+		return
+	}
+	limit := 0
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > devices.MaxEventLimit {
+			writeError(w, http.StatusBadRequest, "limit must be a number from 1 to "+strconv.Itoa(devices.MaxEventLimit))
+			return
+		}
+		limit = n
+	}
+	events, err := a.store.ListEvents(r.Context(), devices.EventFilter{IdentityID: id, Limit: limit})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"identity_id": id, "events": nonNil(events)})
+}
+
+// nonNil makes empty lists encode as [] rather than null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,14 @@
+// Package hooks receives Ory Kratos web hooks.
+//
+// Receiver is the reusable part: an http.Handler for POST /hooks/{point}
+// that authenticates Kratos' API key in constant time, accepts only
+// bounded JSON bodies, decodes the payload hooks/body.jsonnet produces
+// (kratosext.HookPayload) and hands each delivery to a Func. Any Go service
+// that consumes Kratos hooks can mount it; see the example.
+//
+// Recorder is Tandem's Func: it joins what the browser reported about a
+// WebAuthn ceremony with what Kratos verified and records credentials,
+// devices and events in the devices store, idempotently, because Kratos
+// retries deliveries. New assembles Tandem's whole listener: the receiver
+// with the recorder, and the admin JSON API under /admin/.
+package hooks

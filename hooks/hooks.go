@@ -1,0 +1,68 @@
+package hooks
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tandemauth/tandem/devices"
+)
+
+// Options assemble Tandem's hook listener.
+type Options struct {
+	Store       devices.Store
+	Credentials CredentialSource
+	Cookies     *devices.CookieCodec
+	// APIKey authenticates Kratos; AdminKey the admin API (empty: off).
+	APIKey    string
+	KeyHeader string
+	AdminKey  string
+	MaxBody   int64
+	Rules     []Rule
+	Logger    *slog.Logger
+	// CacheTTL bounds how long a login hook trusts Kratos' credential list
+	// (see credentialCache); default one minute.
+	CacheTTL time.Duration
+	Now      func() time.Time
+}
+
+// New returns the handler for Tandem's hook listener: Kratos' hooks under
+// /hooks/, the admin API under /admin/, and /health/alive.
+func New(o Options) (http.Handler, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	logger := o.Logger.With("component", "hooks")
+	if o.AdminKey != "" && o.AdminKey == o.APIKey {
+		return nil, errors.New("hooks: the admin key must differ from the hook key")
+	}
+	policy, err := NewPolicy(o.Rules)
+	if err != nil {
+		return nil, err
+	}
+	if o.CacheTTL == 0 {
+		o.CacheTTL = time.Minute
+	}
+	rec, err := NewRecorder(RecorderOptions{
+		Store: o.Store, Credentials: o.Credentials, Cookies: o.Cookies, Policy: policy,
+		Logger: logger, CacheTTL: o.CacheTTL, Now: o.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	recv, err := NewReceiver(ReceiverOptions{APIKey: o.APIKey, KeyHeader: o.KeyHeader, MaxBody: o.MaxBody, Logger: logger}, rec.Handle)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/hooks/", recv)
+	mux.Handle("/admin/", newAdminAPI(o.Store, o.AdminKey, logger))
+	mux.HandleFunc("GET /health/alive", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "not found: hooks are under /hooks/, the admin API under /admin/")
+	})
+	return mux, nil
+}
