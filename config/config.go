@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -51,6 +52,17 @@ type HooksConfig struct {
 	AdminKey string `mapstructure:"admin_key"`
 	// MaxBody caps a hook body in bytes.
 	MaxBody int64 `mapstructure:"max_body"`
+	// Policy rules refuse logins in the after-login hook; empty = off.
+	Policy []PolicyRule `mapstructure:"policy"`
+}
+
+// PolicyRule is one login rule: identities whose traits.email matches the
+// regular expression Email must meet Require (today: "device_bound").
+type PolicyRule struct {
+	Name    string `mapstructure:"name"`
+	Email   string `mapstructure:"email"`
+	Require string `mapstructure:"require"`
+	Message string `mapstructure:"message"`
 }
 
 // KratosConfig says where Kratos is.
@@ -100,6 +112,7 @@ func SetDefaults(v *viper.Viper) {
 	v.SetDefault("hooks.api_key", "")
 	v.SetDefault("hooks.admin_key", "")
 	v.SetDefault("hooks.max_body", 1<<20)
+	v.SetDefault("hooks.policy", []map[string]any{})
 	v.SetDefault("kratos.public_url", "http://localhost:4433")
 	v.SetDefault("kratos.internal_url", "")
 	v.SetDefault("kratos.admin_url", "http://127.0.0.1:4434")
@@ -217,6 +230,15 @@ func (c *Config) Validate() error {
 	checkListen("hooks.listen", c.Hooks.Listen)
 	if c.Hooks.MaxBody <= 0 {
 		bad("hooks.max_body", "must be positive")
+	}
+	for i, r := range c.Hooks.Policy {
+		field := fmt.Sprintf("hooks.policy[%d]", i)
+		if r.Require != "device_bound" {
+			bad(field+".require", "must be device_bound, got %q", r.Require)
+		}
+		if _, err := regexp.Compile(r.Email); err != nil || r.Email == "" {
+			bad(field+".email", "must be a regular expression matching e-mail addresses")
+		}
 	}
 	if !c.Dev {
 		if len(c.UI.CookieSecret) < 32 {

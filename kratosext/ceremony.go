@@ -54,6 +54,25 @@ type Ceremony struct {
 	// Conditional is true when the flow also asks for autofill
 	// (conditional mediation) on page load.
 	Conditional bool `json:"conditional,omitempty"`
+	// Plan is how Tandem rewrites Kratos' options for this device; nil
+	// keeps them as issued.
+	Plan *Plan `json:"plan,omitempty"`
+	// Choices are alternatives the user may pick instead, by name (e.g.
+	// "this_computer"); the page shows a button for each.
+	Choices map[string]*Plan `json:"choices,omitempty"`
+}
+
+// Plan is a rewrite of a ceremony's options. Kratos checks challenge,
+// origin and RP id, never attachment, hints or which credentials were
+// allowed, so each of these is safe to change (KRATOS-NOTES §5).
+type Plan struct {
+	// Attachment replaces authenticatorSelection.authenticatorAttachment
+	// (registration): "platform" or "cross-platform".
+	Attachment protocol.AuthenticatorAttachment `json:"attachment,omitempty"`
+	// Hints replaces hints: "hybrid", "client-device", "security-key".
+	Hints []protocol.PublicKeyCredentialHints `json:"hints,omitempty"`
+	// AllowCredentials replaces allowCredentials (login).
+	AllowCredentials []protocol.CredentialDescriptor `json:"allowCredentials,omitempty"`
 }
 
 // Ceremonies extracts every WebAuthn ceremony a flow's nodes describe.

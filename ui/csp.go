@@ -31,6 +31,8 @@ func securityHeaders(formAction []string) gin.HandlerFunc {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Accept-CH", acceptCH)
+		h.Set("Vary", "User-Agent, "+acceptCH)
 		h.Set("Permissions-Policy", "publickey-credentials-get=(self), publickey-credentials-create=(self), camera=(), microphone=(), geolocation=()")
 		c.Next()
 	}

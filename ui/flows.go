@@ -42,6 +42,9 @@ func (s *Server) handleFlow(kind kratosext.FlowKind) handlerFunc {
 		if err != nil {
 			return fmt.Errorf("%s flow %s: %w", kind, f.ID, err)
 		}
+		if kind == kratosext.Registration {
+			s.planSignUp(c, ceremonies)
+		}
 		page, err := s.flowView(c, kind, f, ceremonies)
 		if err != nil {
 			return fmt.Errorf("%s flow %s: %w", kind, f.ID, err)

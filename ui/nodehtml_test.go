@@ -29,7 +29,7 @@ func FuzzNodeHTML(f *testing.F) {
 			{Type: "img", Attributes: kratosext.Attributes{ID: name, Src: href}, Meta: kratosext.Meta{Label: &kratosext.Text{Text: label}}},
 		}
 		for _, n := range kinds {
-			v := s.nodeView(n, kratosext.Login, map[string]int{}, "primary")
+			v := s.nodeView(n, "login", map[string]int{}, "primary")
 			out := string(v.HTML())
 			doc, err := html.Parse(strings.NewReader("<form>" + out + "</form>"))
 			if err != nil {

@@ -22,8 +22,9 @@ func (s *Server) routes() *gin.Engine {
 	// Static files: embedded, fingerprinted.
 	r.GET("/static/*file", s.staticHandler())
 
-	// Pages: CSP with a per-request nonce and the other security headers.
-	pages := r.Group("/", securityHeaders(s.formAction))
+	// Pages: CSP with a per-request nonce, the other security headers, and
+	// the device cookie.
+	pages := r.Group("/", securityHeaders(s.formAction), s.deviceCookie())
 	pages.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/welcome") })
 	for _, kind := range []kratosext.FlowKind{
 		kratosext.Login, kratosext.Registration, kratosext.Settings,
@@ -33,6 +34,10 @@ func (s *Server) routes() *gin.Engine {
 	}
 	pages.GET("/welcome", s.wrap(s.handleWelcome))
 	pages.GET("/error", s.wrap(s.handleError))
+
+	// The page's own API: same-origin JSON, never HTML.
+	api := r.Group("/api")
+	api.POST("/observe", s.handleObserve)
 
 	notFound := s.wrap(func(c *gin.Context) error {
 		return &httpError{Status: http.StatusNotFound, Title: "Page not found",

@@ -16,13 +16,18 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/kratosext"
 )
 
 // Options are the UI server's dependencies.
 type Options struct {
 	Kratos *kratosext.Client
-	Logger *slog.Logger
+	// Store keeps the browser's observations (and, later, prompt state).
+	Store devices.Store
+	// Cookies signs the device cookie.
+	Cookies *devices.CookieCodec
+	Logger  *slog.Logger
 	// PublicURL is where browsers reach this UI.
 	PublicURL string
 	// AllowedReturnURLs are extra origins a sign-in may end on.
@@ -34,6 +39,10 @@ type Options struct {
 // Server is the UI. Build it with New.
 type Server struct {
 	kratos       *kratosext.Client
+	store        devices.Store
+	cookies      *devices.CookieCodec
+	limiter      *rateLimiter
+	origin       string
 	logger       *slog.Logger
 	publicURL    *url.URL
 	templates    map[string]*template.Template
@@ -51,6 +60,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.Logger == nil {
 		return nil, errors.New("ui: a logger is required")
+	}
+	if o.Store == nil || o.Cookies == nil {
+		return nil, errors.New("ui: a device store and a cookie codec are required")
 	}
 	pub, err := url.Parse(o.PublicURL)
 	if err != nil || !pub.IsAbs() {
@@ -73,6 +85,10 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		kratos:       o.Kratos,
+		store:        o.Store,
+		cookies:      o.Cookies,
+		limiter:      newRateLimiter(30, time.Now),
+		origin:       originOf(pub.String()),
 		logger:       o.Logger.With("component", "ui"),
 		publicURL:    pub,
 		templates:    tmpl,

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"io"
@@ -18,6 +19,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/html"
 
+	"github.com/tandemauth/tandem/devices"
+	"github.com/tandemauth/tandem/devices/sqlite"
 	"github.com/tandemauth/tandem/kratosext"
 )
 
@@ -111,7 +114,20 @@ func newTestServer(tb testing.TB, kratos http.Handler) (*Server, *httptest.Serve
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s, err := New(Options{Kratos: client, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PublicURL: "http://localhost:4455"})
+	path := filepath.Join(tb.TempDir(), "tandem.db")
+	if _, err := sqlite.Migrate(context.Background(), path); err != nil {
+		tb.Fatal(err)
+	}
+	store, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { store.Close() })
+	cookies, err := devices.NewCookieCodec(strings.Repeat("s", 32))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := New(Options{Kratos: client, Store: store, Cookies: cookies, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PublicURL: "http://localhost:4455"})
 	if err != nil {
 		tb.Fatal(err)
 	}

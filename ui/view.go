@@ -201,12 +201,15 @@ var dataImage = regexp.MustCompile(`^data:image/(png|jpeg|gif);base64,[A-Za-z0-9
 
 // buttonLabels replaces Kratos' wording where Tandem's is plainer.
 var buttonLabels = map[string]string{
-	"passkey_login_trigger/login":           "Sign in with a passkey",
-	"passkey_register_trigger/registration": "Create a passkey",
-	"passkey_register_trigger/settings":     "Add a passkey",
+	"passkey_login_trigger/login":                 "Sign in with a passkey",
+	"passkey_register_trigger/registration":       "Create a passkey",
+	"passkey_register_trigger/registration/phone": "Create a passkey on your phone",
+	"passkey_register_trigger/settings":           "Add a passkey",
 }
 
-func (s *Server) nodeView(n kratosext.Node, kind kratosext.FlowKind, seen map[string]int, style string) nodeView {
+// nodeView builds a node's view. labelKey selects Tandem's own button
+// labels: the flow kind, or a variant such as "registration/phone".
+func (s *Server) nodeView(n kratosext.Node, labelKey string, seen map[string]int, style string) nodeView {
 	a := n.Attributes
 	v := nodeView{Messages: messages(n.Messages), Label: n.LabelText()}
 	switch n.Type {
@@ -232,7 +235,7 @@ func (s *Server) nodeView(n kratosext.Node, kind kratosext.FlowKind, seen map[st
 				}
 				v.Type = "button"
 			}
-			if l, ok := buttonLabels[a.Name+"/"+string(kind)]; ok {
+			if l, ok := buttonLabels[a.Name+"/"+labelKey]; ok {
 				v.Label = l
 			}
 			switch {
@@ -317,16 +320,20 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 	}
 	p.Data = template.JS(data) // #nosec: HTML-escaped JSON, see flowPage.Data
 	seen := map[string]int{}
+	labelKey := string(kind)
+	if kind == kratosext.Registration && onPhone(ceremonies[kratosext.PasskeyRegistration]) {
+		labelKey = "registration/phone"
+	}
 	var hidden, account []nodeView
 	for _, n := range l.Hidden {
-		hidden = append(hidden, s.nodeView(n, kind, seen, ""))
+		hidden = append(hidden, s.nodeView(n, labelKey, seen, ""))
 	}
 	for _, n := range l.Account {
-		account = append(account, s.nodeView(n, kind, seen, ""))
+		account = append(account, s.nodeView(n, labelKey, seen, ""))
 	}
 	p.Hidden, p.Account = renderNodes(hidden), renderNodes(account)
 	for _, n := range l.Scripts {
-		p.Scripts = append(p.Scripts, s.nodeView(n, kind, seen, ""))
+		p.Scripts = append(p.Scripts, s.nodeView(n, labelKey, seen, ""))
 	}
 
 	p.Collapse = l.Primary != nil && (kind == kratosext.Login || kind == kratosext.Registration)
@@ -335,9 +342,16 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 		sv := sectionView{Group: l.Primary.Group, Title: sectionTitles[l.Primary.Group]}
 		var nodes []nodeView
 		for _, n := range l.Primary.Nodes {
-			nodes = append(nodes, s.nodeView(n, kind, seen, "primary"))
+			nodes = append(nodes, s.nodeView(n, labelKey, seen, "primary"))
 		}
-		sv.Nodes = renderNodes(nodes)
+		html := string(renderNodes(nodes))
+		if cer := ceremonies[kratosext.PasskeyRegistration]; cer != nil && cer.Choices[choiceThisComputer] != nil {
+			// Hidden until the page learns this computer can hold a
+			// passkey (isUserVerifyingPlatformAuthenticatorAvailable).
+			html += `<button class="btn btn-secondary" type="button" data-ceremony="passkey_registration" data-choice="` +
+				choiceThisComputer + `" hidden>Use this computer instead</button>` + "\n"
+		}
+		sv.Nodes = template.HTML(html) // #nosec: constant markup around rendered nodes
 		p.Primary = &sv
 	}
 	var sections strings.Builder
@@ -349,7 +363,7 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 		sv := sectionView{Group: sec.Group, Title: sectionTitles[sec.Group]}
 		var nodes []nodeView
 		for _, n := range sec.Nodes {
-			nv := s.nodeView(n, kind, seen, style)
+			nv := s.nodeView(n, labelKey, seen, style)
 			if nv.Name == "screen" {
 				// Registration's "Back" returns to the first step; it sits
 				// with the account summary, not among the methods.
@@ -398,6 +412,10 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 		p.CollapseLabel = "Sign up another way"
 		if l.Primary != nil {
 			p.Heading, p.Lead = "Secure your account", "A passkey lets you sign in with your fingerprint, face or screen lock: nothing to remember, nothing to phish."
+			if onPhone(ceremonies[kratosext.PasskeyRegistration]) {
+				p.Heading = "Create a passkey on your phone"
+				p.Lead = "Your phone will hold the passkey, so you can sign in anywhere with it. Select the button, then scan the code with your phone's camera."
+			}
 		}
 		p.Links = []link{{"Already have an account? Sign in", withReturn("/login")}}
 	case kratosext.Settings:

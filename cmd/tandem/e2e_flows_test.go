@@ -11,8 +11,9 @@ import (
 )
 
 // signUpWithPasskey registers email through the two-step registration with
-// the passkey button, and checks the session Kratos issued.
-func signUpWithPasskey(b *browser, email string) {
+// the passkey button (choice "" for the main one, or e.g. "this_computer"),
+// and checks the session Kratos issued.
+func signUpWithPasskey(b *browser, email, choice string) {
 	b.t.Helper()
 	b.open("/registration")
 	b.waitPath("/registration")
@@ -22,7 +23,11 @@ func signUpWithPasskey(b *browser, email string) {
 	// The second step has the same path: wait for its passkey button.
 	b.do(chromedp.WaitVisible(chromedp.CSS(`button[data-ceremony=passkey_registration]`)))
 	b.screenshot("registration-passkey")
-	b.click(`button[data-ceremony=passkey_registration]`)
+	if choice == "" {
+		b.click(`button[data-ceremony=passkey_registration]:not([data-choice])`)
+	} else {
+		b.click(`button[data-ceremony=passkey_registration][data-choice=` + choice + `]`)
+	}
 	b.waitPath("/welcome")
 	b.screenshot("welcome")
 	b.requireSession(email, "passkey")
@@ -38,7 +43,9 @@ func TestE2EPasskeySignUpButtonAndAutofill(t *testing.T) {
 	email := uniqueEmail(t)
 
 	start := time.Now()
-	signUpWithPasskey(b, email)
+	// A desktop creates the passkey on the phone by default; this one
+	// chooses "Use this computer instead".
+	signUpWithPasskey(b, email, "this_computer")
 	t.Logf("passkey sign-up: %v", time.Since(start).Round(time.Millisecond))
 	creds := b.credentials(computer)
 	if len(creds) != 1 || !creds[0].IsResidentCredential {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,11 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
+	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/kratosext"
 	"github.com/tandemauth/tandem/kratosext/kratostest"
 )
@@ -29,14 +32,22 @@ var screenshots = flag.String("screenshots", "", "save a screenshot of each e2e 
 // stack is one real Kratos and one in-process Tandem, shared by the e2e
 // tests of this package and started by the first of them.
 type stack struct {
-	kratos *kratostest.Kratos
-	tandem *kratosext.Client // talks to the same Kratos, for whoami checks
-	uiURL  string
-	dir    string
-	stop   context.CancelFunc
-	done   chan error
-	out    *syncBuffer
+	kratos   *kratostest.Kratos
+	hooksURL string
+	tandem   *kratosext.Client // talks to the same Kratos, for whoami checks
+	uiURL    string
+	dir      string
+	stop     context.CancelFunc
+	done     chan error
+	out      *syncBuffer
 }
+
+// devHookKey is the key kratos.yml sends with every hook (local
+// development); adminKey opens Tandem's admin API in tests.
+const (
+	devHookKey = "tandem-local-dev-hook-key-change-me"
+	adminKey   = "e2e-admin-key-0123456789abcdef"
+)
 
 var (
 	stackOnce sync.Once
@@ -97,7 +108,12 @@ func startStack() (*stack, error) {
 		return nil, err
 	}
 	uiURL := "http://localhost:" + strconv.Itoa(uiPort)
-	k, err := kratostest.Start(dir, kratostest.Options{UIURL: uiURL})
+	hooksPort, err := kratostest.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	hooksURL := "http://127.0.0.1:" + strconv.Itoa(hooksPort)
+	k, err := kratostest.Start(dir, kratostest.Options{UIURL: uiURL, HooksURL: hooksURL})
 	if err != nil {
 		return nil, err
 	}
@@ -107,8 +123,9 @@ ui:
   public_url: %s
   cookie_secret: e2e-cookie-secret-0123456789abcdef0123
 hooks:
-  listen: 127.0.0.1:0
-  api_key: e2e-hook-key-0123456789
+  listen: 127.0.0.1:%d
+  api_key: %s
+  admin_key: %s
 kratos:
   public_url: %s
   admin_url: %s
@@ -116,13 +133,13 @@ store:
   dsn: sqlite://%s
 log:
   level: warn
-`, uiPort, uiURL, k.PublicURL, k.AdminURL, filepath.Join(dir, "tandem.db"))
+`, uiPort, uiURL, hooksPort, devHookKey, adminKey, k.PublicURL, k.AdminURL, filepath.Join(dir, "tandem.db"))
 	cfgPath := filepath.Join(dir, "tandem.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &stack{kratos: k, uiURL: uiURL, dir: dir, stop: cancel, done: make(chan error, 1), out: &syncBuffer{}}
+	s := &stack{kratos: k, hooksURL: hooksURL, uiURL: uiURL, dir: dir, stop: cancel, done: make(chan error, 1), out: &syncBuffer{}}
 	go func() {
 		s.done <- run(ctx, []string{"serve", "--config", cfgPath}, func(string) string { return "" }, s.out, s.out)
 	}()
@@ -180,6 +197,36 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
+// identityInfo is what Tandem's admin API knows of an identity.
+type identityInfo struct {
+	Credentials []devices.Credential   `json:"credentials"`
+	Devices     []devices.LinkedDevice `json:"devices"`
+	Events      []devices.Event        `json:"events"`
+}
+
+// recorded asks Tandem's admin API what it recorded for an identity.
+func (s *stack) recorded(t *testing.T, identityID string) identityInfo {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.hooksURL+"/admin/identities/"+identityID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("admin API: %d", resp.StatusCode)
+	}
+	var info identityInfo
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
 // browser is one fresh Chromium profile with WebAuthn emulation on.
 type browser struct {
 	t     *testing.T
@@ -192,6 +239,9 @@ type browser struct {
 type browserOptions struct {
 	// width and height of the window; zero means a desktop 1280×900.
 	width, height int
+	// phone makes the browser a phone: a mobile Chrome User-Agent with
+	// client hints (Sec-CH-UA-Mobile: ?1, platform Android).
+	phone bool
 }
 
 func newBrowser(t *testing.T, s *stack, o browserOptions) *browser {
@@ -232,6 +282,21 @@ func newBrowser(t *testing.T, s *stack, o browserOptions) *browser {
 	if o.width < 600 {
 		if err := chromedp.Do(bctx, chromedp.EmulateViewport(int64(o.width), int64(o.height), chromedp.EmulateMobile, chromedp.EmulateTouch)); err != nil {
 			t.Fatalf("emulate viewport: %v", err)
+		}
+	}
+	if o.phone {
+		if _, err := chromedp.Call(bctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+			UserAgent: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36",
+			UserAgentMetadata: &emulation.UserAgentMetadata{
+				Brands:          []*emulation.UserAgentBrandVersion{{Brand: "Chromium", Version: "156"}},
+				Platform:        "Android",
+				PlatformVersion: "14.0.0",
+				Architecture:    "",
+				Model:           "Pixel 8",
+				Mobile:          true,
+			},
+		}); err != nil {
+			t.Fatalf("emulate a phone: %v", err)
 		}
 	}
 	if _, err := chromedp.Call(bctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {

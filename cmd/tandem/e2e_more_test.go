@@ -11,7 +11,7 @@ import (
 // without sideways scrolling, and passkey sign-up must work there too.
 func TestE2EPhoneLayout(t *testing.T) {
 	s := requireStack(t)
-	b := newBrowser(t, s, browserOptions{width: 390, height: 844})
+	b := newBrowser(t, s, browserOptions{width: 390, height: 844, phone: true})
 	phone := b.addAuthenticator(webauthn.AuthenticatorTransportInternal)
 	email := uniqueEmail(t)
 
@@ -25,7 +25,7 @@ func TestE2EPhoneLayout(t *testing.T) {
 			b.fail("%s scrolls sideways at 390 px", page)
 		}
 	}
-	signUpWithPasskey(b, email)
+	signUpWithPasskey(b, email, "")
 	fits("welcome")
 	if len(b.credentials(phone)) != 1 {
 		t.Fatal("the phone's authenticator holds no passkey")

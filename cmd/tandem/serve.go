@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tandemauth/tandem/config"
+	"github.com/tandemauth/tandem/devices"
+	"github.com/tandemauth/tandem/hooks"
 	"github.com/tandemauth/tandem/kratosext"
 	"github.com/tandemauth/tandem/ui"
 )
@@ -81,11 +83,39 @@ func (c *cli) serve(ctx context.Context) error {
 		return err
 	}
 
+	cookies, err := devices.NewCookieCodec(cfg.UI.CookieSecret)
+	if err != nil {
+		return &config.ValidationError{Field: "ui.cookie_secret", Reason: err.Error()}
+	}
+
+	rules := make([]hooks.Rule, 0, len(cfg.Hooks.Policy))
+	for _, r := range cfg.Hooks.Policy {
+		rules = append(rules, hooks.Rule{Name: r.Name, Email: r.Email, Require: hooks.Requirement(r.Require), Message: r.Message})
+	}
+	hooksHandler, err := hooks.New(hooks.Options{
+		Store:       store,
+		Credentials: kratos,
+		Cookies:     cookies,
+		APIKey:      cfg.Hooks.APIKey,
+		AdminKey:    cfg.Hooks.AdminKey,
+		MaxBody:     cfg.Hooks.MaxBody,
+		Rules:       rules,
+		Logger:      logger,
+	})
+	if err != nil {
+		return err
+	}
+
 	uiServer, err := ui.New(ui.Options{
 		Kratos:            kratos,
+		Store:             store,
+		Cookies:           cookies,
 		Logger:            logger,
 		PublicURL:         cfg.UI.PublicURL,
 		AllowedReturnURLs: cfg.UI.AllowedReturnURLs,
+		ReadyChecks: map[string]func(context.Context) error{
+			"store": func(ctx context.Context) error { return storeAnswers(ctx, store) },
+		},
 	})
 	if err != nil {
 		return err
@@ -95,12 +125,49 @@ func (c *cli) serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("ui.listen %s: %w", cfg.UI.Listen, err)
 	}
+	hooksLn, err := net.Listen("tcp", cfg.Hooks.Listen)
+	if err != nil {
+		uiLn.Close()
+		return fmt.Errorf("hooks.listen %s: %w", cfg.Hooks.Listen, err)
+	}
 	servers := []*namedServer{
 		{name: "ui", ln: uiLn, srv: newHTTPServer(uiServer.Handler(), logger)},
+		{name: "hooks", ln: hooksLn, srv: newHTTPServer(hooksHandler, logger)},
 	}
-	logger.Info("tandem started", "ui", uiLn.Addr().String(), "kratos", cfg.Kratos.PublicURL)
+	go sweepObservations(ctx, store, logger)
+	logger.Info("tandem started", "ui", uiLn.Addr().String(), "hooks", hooksLn.Addr().String(), "kratos", cfg.Kratos.PublicURL)
 	fmt.Fprintf(c.stdout, "Tandem is up. Sign in at %s/login\n", trimSlash(cfg.UI.PublicURL))
 	return serveUntilDone(ctx, logger, servers)
+}
+
+// storeAnswers is the store's readiness probe: a read that must come back
+// "not found", not an error.
+func storeAnswers(ctx context.Context, store devices.Store) error {
+	_, err := store.GetDevice(ctx, "readiness-probe")
+	if err == nil || errors.Is(err, devices.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// sweepObservations deletes expired browser observations every few
+// minutes: one that no hook joined (an abandoned sign-in) must not stay.
+func sweepObservations(ctx context.Context, store devices.Store, logger *slog.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := store.DeleteExpiredObservations(ctx)
+			if err != nil {
+				logger.Warn("sweep expired observations", "err", err)
+			} else if n > 0 {
+				logger.Debug("swept expired observations", "count", n)
+			}
+		}
+	}
 }
 
 type namedServer struct {

@@ -53,7 +53,7 @@
   // KRATOS-NOTES §5.
   function chooseOptions(ceremony, publicKey, choice) {
     var o = clone(publicKey);
-    var plan = (choice && choice.plan) || ceremony.plan || {};
+    var plan = (choice && ceremony.choices && ceremony.choices[choice]) || ceremony.plan || {};
     if (o.user !== undefined) {
       // Registration.
       o.authenticatorSelection = o.authenticatorSelection || {};
@@ -122,6 +122,72 @@
     });
   }
 
+  // ---- what the browser can do, and what it did ---------------------------
+
+  // capabilities are probed once per page; unknown stays null. Chromium
+  // reports hybridTransport false even where hybrid works, so only a true
+  // is believed (KRATOS-NOTES §11).
+  var capabilities = { webauthn: webauthn, platform_authenticator: null, conditional_mediation: null, hybrid_transport: null };
+  var probed = (async function () {
+    if (!webauthn) return;
+    try {
+      capabilities.platform_authenticator = await PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable();
+    } catch (e) { /* unknown */ }
+    try {
+      if (PublicKeyCredential.isConditionalMediationAvailable) {
+        capabilities.conditional_mediation = await PublicKeyCredential.isConditionalMediationAvailable();
+      }
+    } catch (e) { /* unknown */ }
+    try {
+      if (PublicKeyCredential.getClientCapabilities) {
+        var cc = await PublicKeyCredential.getClientCapabilities();
+        if (cc && cc.hybridTransport === true) capabilities.hybrid_transport = true;
+      }
+    } catch (e) { /* unknown */ }
+  })();
+
+  function nonce() {
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return encode(b);
+  }
+
+  // report tells Tandem what the browser said about the ceremony (Kratos
+  // never learns the attachment or the transports): posted to the UI,
+  // keyed by flow and device, and copied into transient_payload, which
+  // Kratos hands to its web hooks. Neither may hold up the sign-in.
+  async function report(kind, cred) {
+    await probed;
+    var r = { ceremony: kind, credential_id: cred.id, capabilities: capabilities, nonce: nonce() };
+    if (cred.authenticatorAttachment) r.attachment = cred.authenticatorAttachment;
+    if (cred.response && typeof cred.response.getTransports === "function") {
+      try { r.transports = cred.response.getTransports(); } catch (e) { /* none */ }
+    }
+    var tp = field("transient_payload");
+    if (!tp) {
+      tp = document.createElement("input");
+      tp.type = "hidden";
+      tp.name = "transient_payload";
+      form.appendChild(tp);
+    }
+    tp.value = JSON.stringify({ tandem: r });
+    var ctl = new AbortController();
+    var timer = setTimeout(function () { ctl.abort(); }, 3000);
+    try {
+      await fetch("/api/observe", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ flow_id: page.flowId, report: r }),
+        signal: ctl.signal
+      });
+    } catch (e) {
+      // The hook still has transient_payload.
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   // ---- page state ---------------------------------------------------------
 
   var statusEl = form.querySelector("[data-ceremony-status]");
@@ -160,9 +226,10 @@
 
   var conditional = null; // the pending autofill request's AbortController
 
-  function submitWith(resultName, value) {
+  async function submitWith(kind, cred, resultName, value) {
     var input = field(resultName);
     if (!input) throw new Error("missing field " + resultName);
+    await report(kind, cred);
     input.value = value;
     form.submit();
   }
@@ -184,7 +251,7 @@
     var t = withTimeout();
     try {
       var cred = await navigator.credentials.create({ publicKey: toCreate(o), signal: t.signal });
-      submitWith(c.result, attestationJSON(cred));
+      await submitWith(kind, cred, c.result, attestationJSON(cred));
     } finally { t.done(); }
   }
 
@@ -195,7 +262,7 @@
     var t = withTimeout();
     try {
       var cred = await navigator.credentials.get({ publicKey: toGet(o), signal: t.signal });
-      submitWith(c.result, assertionJSON(cred));
+      await submitWith(kind, cred, c.result, assertionJSON(cred));
     } finally { t.done(); }
   }
 
@@ -213,7 +280,7 @@
     try {
       var o = chooseOptions(c, c.get, null);
       var cred = await navigator.credentials.get({ publicKey: toGet(o), mediation: "conditional", signal: ctl.signal });
-      submitWith(c.result, assertionJSON(cred));
+      await submitWith("passkey_login", cred, c.result, assertionJSON(cred));
     } catch (e) {
       // Aborted because the user pressed the button, or nothing picked.
     } finally {
@@ -255,8 +322,14 @@
   form.querySelectorAll("button[data-ceremony]").forEach(function (btn) {
     btn.addEventListener("click", function (ev) {
       ev.preventDefault();
-      start(btn.getAttribute("data-ceremony"), null);
+      start(btn.getAttribute("data-ceremony"), btn.getAttribute("data-choice"));
     });
+  });
+
+  // "Use this computer instead" only where this computer can hold one.
+  probed.then(function () {
+    if (capabilities.platform_authenticator !== true) return;
+    form.querySelectorAll('button[data-choice="this_computer"]').forEach(function (b) { b.hidden = false; });
   });
 
   // Security-key login's second step: Kratos shows the trigger once the

@@ -1,0 +1,74 @@
+package ui
+
+import (
+	"errors"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-webauthn/webauthn/protocol"
+
+	"github.com/tandemauth/tandem/devices"
+	"github.com/tandemauth/tandem/kratosext"
+)
+
+// acceptCH asks Chromium-based browsers for the client hints the CDA policy
+// reads: the following requests carry them.
+const acceptCH = "Sec-CH-UA-Mobile, Sec-CH-UA-Platform, Sec-CH-UA-Platform-Version, Sec-CH-UA-Model"
+
+// choiceThisComputer is the secondary sign-up choice: "Use this computer
+// instead".
+const choiceThisComputer = "this_computer"
+
+// device describes the requesting browser: its class from the User-Agent
+// and client hints of this request, its capabilities from what it reported
+// before (unknown on a first visit).
+func (s *Server) device(c *gin.Context) devices.Device {
+	class, os, browser := devices.ClassifyUserAgent(c.GetHeader("User-Agent"), c.GetHeader("Sec-CH-UA-Mobile"), c.GetHeader("Sec-CH-UA-Platform"))
+	d := devices.Device{ID: deviceFrom(c), Class: class, OS: os, Browser: browser}
+	if d.ID != "" {
+		stored, err := s.store.GetDevice(c.Request.Context(), d.ID)
+		switch {
+		case err == nil:
+			d.Capabilities = stored.Capabilities
+		case !errors.Is(err, devices.ErrNotFound):
+			// The plan falls back to unknown capabilities: a degraded
+			// choice of options, not a reason to fail the page.
+			s.logger.WarnContext(c.Request.Context(), "read device", "err", err)
+		}
+	}
+	return d
+}
+
+// planSignUp rewrites the passkey registration for this device, CDA-first:
+// on a desktop the passkey is created on the phone.
+func (s *Server) planSignUp(c *gin.Context, ceremonies map[kratosext.CeremonyKind]*kratosext.Ceremony) devices.Device {
+	d := s.device(c)
+	cer := ceremonies[kratosext.PasskeyRegistration]
+	if cer == nil {
+		return d
+	}
+	plan := devices.PlanSignUp(d)
+	switch {
+	case plan.Passkey != nil:
+		cer.Plan = createPlan(plan.Passkey)
+		if plan.ThisComputer != nil {
+			cer.Choices = map[string]*kratosext.Plan{choiceThisComputer: createPlan(plan.ThisComputer)}
+		}
+	case plan.ThisComputer != nil:
+		cer.Plan = createPlan(plan.ThisComputer)
+	}
+	return d
+}
+
+func createPlan(r *devices.CreateRequest) *kratosext.Plan {
+	p := &kratosext.Plan{Attachment: protocol.AuthenticatorAttachment(r.Attachment)}
+	for _, h := range r.Hints {
+		p.Hints = append(p.Hints, protocol.PublicKeyCredentialHints(h))
+	}
+	return p
+}
+
+// onPhone reports whether a sign-up plan creates the passkey on a phone
+// reached over hybrid, for the page's wording.
+func onPhone(cer *kratosext.Ceremony) bool {
+	return cer != nil && cer.Plan != nil && cer.Plan.Attachment == protocol.CrossPlatform
+}

@@ -1,0 +1,50 @@
+package ui
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tandemauth/tandem/devices"
+)
+
+type deviceKey struct{}
+
+// deviceCookieMaxAge is the longest lifetime Chrome allows a cookie.
+const deviceCookieMaxAge = 400 * 24 * time.Hour
+
+// deviceCookie identifies the browser profile with a signed, HttpOnly,
+// SameSite=Lax cookie, creating one on the first page. The browser also
+// sends it to Kratos (cookies ignore ports), whose web hooks forward it, so
+// the UI and the hooks agree on the device without trusting the page.
+func (s *Server) deviceCookie() gin.HandlerFunc {
+	secure := s.publicURL.Scheme == "https"
+	return func(c *gin.Context) {
+		id := ""
+		if v, err := c.Cookie(devices.DeviceCookieName); err == nil {
+			id, _ = s.cookies.Decode(v)
+		}
+		if id == "" {
+			id = devices.NewDeviceID()
+			http.SetCookie(c.Writer, &http.Cookie{
+				Name:     devices.DeviceCookieName,
+				Value:    s.cookies.Encode(id),
+				Path:     "/",
+				MaxAge:   int(deviceCookieMaxAge / time.Second),
+				HttpOnly: true,
+				Secure:   secure,
+				SameSite: http.SameSiteLaxMode,
+			})
+		}
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), deviceKey{}, id))
+		c.Next()
+	}
+}
+
+// deviceFrom returns the request's device id ("" outside deviceCookie).
+func deviceFrom(c *gin.Context) string {
+	id, _ := c.Request.Context().Value(deviceKey{}).(string)
+	return id
+}
