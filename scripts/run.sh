@@ -12,12 +12,14 @@ if [[ ! -f "$data/dev.env" ]]; then
   gen() { head -c 32 /dev/urandom | base64 | tr -d '/+=\n' | head -c 40; }
   {
     echo "TANDEM_UI_COOKIE_SECRET=$(gen)"
-    echo "TANDEM_HOOKS_API_KEY=$(gen)"
     echo "TANDEM_HOOKS_ADMIN_KEY=$(gen)"
   } > "$data/dev.env"
   chmod 600 "$data/dev.env"
 fi
 set -a; . "$data/dev.env"; set +a
+# The hook key must be the one kratos.yml sends (a development value: change
+# both together for anything but local use).
+export TANDEM_HOOKS_API_KEY=tandem-local-dev-hook-key-change-me
 
 # Fail early and clearly if something already listens on our ports.
 for port in 4433 4434 4455; do
