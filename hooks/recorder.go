@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/kratosext"
@@ -132,18 +134,33 @@ func (r *Recorder) report(ctx context.Context, p *kratosext.HookPayload, deviceI
 // Kratos forwarded and the capabilities the page probed.
 func device(id string, p *kratosext.HookPayload, rep *devices.Report) devices.Device {
 	class, os, browser := devices.ClassifyUserAgent(p.UserAgent, p.CHMobile, p.CHPlatform)
-	d := devices.Device{ID: id, Class: class, OS: truncate(os, 64), Browser: truncate(browser, 64)}
+	d := devices.Device{ID: id, Class: class, OS: cleanName(os, 64), Browser: cleanName(browser, 64)}
 	if rep != nil {
 		d.Capabilities = rep.Capabilities
 	}
 	return d
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+// cleanName makes a name the browser controls (the platform client hint
+// is copied as it came) storable: valid UTF-8, no control characters, at
+// most n bytes cut at a rune boundary. The store rejects anything else,
+// and a hook must not fail because a browser sent an odd header.
+func cleanName(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return strings.TrimSpace(s[:n])
 }
 
 // verified finds the reported credential among the identity's Kratos
@@ -335,8 +352,12 @@ func (r *Recorder) settings(ctx context.Context, p *kratosext.HookPayload, devic
 		(rep.Ceremony != "passkey_settings" && rep.Ceremony != "webauthn_registration") {
 		return nil
 	}
-	if rep.Nonce == "" {
-		r.logger.WarnContext(ctx, "hook: settings report without a nonce; not recorded", "flow_id", p.FlowID)
+	key := devices.EventKey{Point: string(kratosext.AfterSettings), FlowID: p.FlowID, Nonce: rep.Nonce}
+	if rep.Nonce == "" || key.Check() != nil {
+		// The browser's nonce keys the event; without a usable one it
+		// could not be recorded idempotently. Kratos' side (the
+		// reconciliation above) is done either way.
+		r.logger.WarnContext(ctx, "hook: settings report without a usable nonce; not recorded", "flow_id", p.FlowID)
 		return nil
 	}
 	want, _ := devices.CredentialIDFromBrowser(rep.CredentialID)
@@ -351,7 +372,7 @@ func (r *Recorder) settings(ctx context.Context, p *kratosext.HookPayload, devic
 		return fmt.Errorf("%w: %v", ErrRejected, err)
 	}
 	_, err = r.store.RecordRegistration(ctx, devices.Registration{
-		Key:    devices.EventKey{Point: string(kratosext.AfterSettings), FlowID: p.FlowID, Nonce: rep.Nonce},
+		Key:    key,
 		Kind:   devices.EventSettings,
 		Method: method, Credential: c, Device: device(deviceID, p, rep),
 	})

@@ -67,14 +67,30 @@ func (p *HookPayload) Validate() error {
 		return errors.New("flow_id is required")
 	case len(p.FlowID) > 64:
 		return errors.New("flow_id is too long")
+	case !printableID(p.FlowID):
+		return errors.New("flow_id must be printable ASCII without spaces")
 	case p.IdentityID == "" || p.IdentityID == nilUUID:
 		return errors.New("identity_id is required")
 	case len(p.IdentityID) > 64:
 		return errors.New("identity_id is too long")
+	case !printableID(p.IdentityID):
+		return errors.New("identity_id must be printable ASCII without spaces")
 	case len(p.DeviceCookie) > 512:
 		return errors.New("device_cookie is too long")
 	}
 	return nil
+}
+
+// printableID reports whether id is printable ASCII without spaces, as
+// every Kratos id (a UUID) is. An id that is not could never be stored, so
+// it is a bad request, not a delivery to retry.
+func printableID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if id[i] <= ' ' || id[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // DecodeHookPayload decodes and validates a hook body. Unknown fields are
