@@ -24,10 +24,22 @@ type adminAPI struct {
 
 func newAdminAPI(store devices.Store, key string, logger *slog.Logger) *adminAPI {
 	a := &adminAPI{store: store, keyHash: sha256.Sum256([]byte(key)), enabled: key != "", logger: logger, mux: http.NewServeMux()}
-	a.mux.HandleFunc("GET /admin/identities/{id}", a.identity)
-	a.mux.HandleFunc("GET /admin/identities/{id}/credentials", a.credentials)
-	a.mux.HandleFunc("GET /admin/identities/{id}/devices", a.devices)
-	a.mux.HandleFunc("GET /admin/identities/{id}/events", a.events)
+	for path, h := range map[string]http.HandlerFunc{
+		"/admin/identities/{id}":             a.identity,
+		"/admin/identities/{id}/credentials": a.credentials,
+		"/admin/identities/{id}/devices":     a.devices,
+		"/admin/identities/{id}/events":      a.events,
+	} {
+		a.mux.HandleFunc("GET "+path, h)
+		a.mux.HandleFunc(path, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, "the admin API is read-only: use GET")
+		})
+	}
+	// Without this, ServeMux answers unknown paths in plain text.
+	a.mux.HandleFunc("/admin/", func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "unknown admin path; see /admin/identities/{id}[/credentials|/devices|/events]")
+	})
 	return a
 }
 
@@ -36,8 +48,9 @@ func (a *adminAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "the admin API is off: set hooks.admin_key to turn it on")
 		return
 	}
-	auth := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(auth, "Bearer ")
+	// The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	ok = ok && strings.EqualFold(scheme, "Bearer")
 	h := sha256.Sum256([]byte(token))
 	if !ok || subtle.ConstantTimeCompare(h[:], a.keyHash[:]) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tandem-admin"`)

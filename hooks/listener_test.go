@@ -3,6 +3,7 @@ package hooks_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -85,17 +86,16 @@ func (f *fakeKratos) IdentityCredentials(_ context.Context, identityID string) (
 	return append([]kratosext.WebAuthnCredential(nil), creds...), nil
 }
 
-// passkey returns a Kratos passkey credential with a fixed id derived from
-// seed, as the admin API encodes it (standard base64).
+// passkey returns a Kratos passkey credential whose 32-byte id is derived
+// from seed, as the admin API encodes it (standard base64).
 func passkey(seed string, aaguid string, backupEligible bool) kratosext.WebAuthnCredential {
-	raw := make([]byte, 32)
-	copy(raw, seed)
+	raw := sha256.Sum256([]byte(seed))
 	b, err := hex.DecodeString(strings.ReplaceAll(aaguid, "-", ""))
 	if err != nil || len(b) != 16 {
 		panic("bad test AAGUID " + aaguid)
 	}
 	return kratosext.WebAuthnCredential{
-		Type: "passkey", ID: base64.StdEncoding.EncodeToString(raw), AAGUID: base64.StdEncoding.EncodeToString(b),
+		Type: "passkey", ID: base64.StdEncoding.EncodeToString(raw[:]), AAGUID: base64.StdEncoding.EncodeToString(b),
 		DisplayName: "", AddedAt: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC), IsPasswordless: true,
 		BackupEligible: backupEligible, BackupState: backupEligible,
 	}
@@ -127,7 +127,7 @@ type listenerOptions struct {
 	AdminKey string
 	// Wrap, if set, wraps the SQLite store the listener uses.
 	Wrap func(devices.Store) devices.Store
-	// Now is the recorder's clock.
+	// Now is the store's and the recorder's clock.
 	Now func() time.Time
 }
 
@@ -140,7 +140,7 @@ func MustListen(tb testing.TB, o listenerOptions) *listener {
 	if _, err := sqlite.Migrate(ctx, path); err != nil {
 		tb.Fatal(err)
 	}
-	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	st, err := sqlite.Open(ctx, path, sqlite.Options{Now: o.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -313,6 +313,24 @@ func MustErrorBody(tb testing.TB, status int, body []byte) errorBody {
 		tb.Errorf("error body = %+v, want code %d, status %q and a message", e.Error, status, http.StatusText(status))
 	}
 	return e
+}
+
+// clock is a settable clock for stores and recorders.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
 }
 
 // ids makes unique Kratos-style ids (UUIDs) within a test: kind tells
