@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"net/url"
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-webauthn/webauthn/protocol"
@@ -71,4 +72,42 @@ func createPlan(r *devices.CreateRequest) *kratosext.Plan {
 // reached over hybrid, for the page's wording.
 func onPhone(cer *kratosext.Ceremony) bool {
 	return cer != nil && cer.Plan != nil && cer.Plan.Attachment == protocol.CrossPlatform
+}
+
+// Add modes: a settings flow whose return_to carries tandem_add=… shows
+// only the passkey creation a prompt asked for.
+const (
+	addThisComputer = "this_computer"
+	addPhone        = "phone"
+)
+
+// addMode reads the prompt's request from a settings flow's return_to.
+func addMode(f *kratosext.Flow) string {
+	if f.ReturnTo == "" {
+		return ""
+	}
+	u, err := url.Parse(f.ReturnTo)
+	if err != nil {
+		return ""
+	}
+	switch m := u.Query().Get("tandem_add"); m {
+	case addThisComputer, addPhone:
+		return m
+	}
+	return ""
+}
+
+// planSettingsAdd sets the settings passkey ceremony for an add mode:
+// this computer's own authenticator, or a phone over hybrid.
+func planSettingsAdd(mode string, ceremonies map[kratosext.CeremonyKind]*kratosext.Ceremony) {
+	cer := ceremonies[kratosext.PasskeySettings]
+	if cer == nil {
+		return
+	}
+	switch mode {
+	case addThisComputer:
+		cer.Plan = createPlan(&devices.CreateRequest{Attachment: devices.AttachmentPlatform, Hints: []devices.Hint{devices.HintClientDevice}})
+	case addPhone:
+		cer.Plan = createPlan(&devices.CreateRequest{Attachment: devices.AttachmentCrossPlatform, Hints: []devices.Hint{devices.HintHybrid}})
+	}
 }

@@ -28,6 +28,9 @@ func (s *Server) handleFlow(kind kratosext.FlowKind) handlerFunc {
 		}
 		id := q.Get("flow")
 		if id == "" {
+			if kind == kratosext.Login || kind == kratosext.Registration {
+				s.throughContinue(q)
+			}
 			c.Redirect(http.StatusSeeOther, s.kratos.BrowserFlowURL(kind, q))
 			return nil
 		}
@@ -45,6 +48,9 @@ func (s *Server) handleFlow(kind kratosext.FlowKind) handlerFunc {
 		if kind == kratosext.Registration {
 			s.planSignUp(c, ceremonies)
 		}
+		if kind == kratosext.Settings {
+			planSettingsAdd(addMode(f), ceremonies)
+		}
 		page, err := s.flowView(c, kind, f, ceremonies)
 		if err != nil {
 			return fmt.Errorf("%s flow %s: %w", kind, f.ID, err)
@@ -56,6 +62,18 @@ func (s *Server) handleFlow(kind kratosext.FlowKind) handlerFunc {
 		}
 		return s.render(c, status, "flow", page)
 	}
+}
+
+// throughContinue makes a sign-in end at /continue, which may show a
+// prompt before sending the browser to where it was going. Kratos checks
+// return_to against its allowed list; /continue checks the inner one
+// against Tandem's.
+func (s *Server) throughContinue(q url.Values) {
+	rt := q.Get("return_to")
+	if rt == "" || strings.HasPrefix(rt, s.origin+"/continue") {
+		return
+	}
+	q.Set("return_to", s.origin+"/continue?return_to="+url.QueryEscape(rt))
 }
 
 // flowFailed answers a flow Kratos would not give us: an expired or unknown

@@ -33,6 +33,7 @@ func (s *Server) routes() *gin.Engine {
 		pages.GET("/"+string(kind), s.wrap(s.handleFlow(kind)))
 	}
 	pages.GET("/welcome", s.wrap(s.handleWelcome))
+	pages.GET("/continue", s.wrap(s.handleContinue))
 	pages.GET("/error", s.wrap(s.handleError))
 
 	// The page's own API: same-origin JSON, never HTML.

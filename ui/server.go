@@ -34,6 +34,10 @@ type Options struct {
 	AllowedReturnURLs []string
 	// ReadyChecks are consulted by /health/ready besides Kratos.
 	ReadyChecks map[string]func(context.Context) error
+	// Prompts sets the cadence of the post-CDA and upgrade prompts.
+	Prompts devices.PromptConfig
+	// Now is the clock (tests inject one); default time.Now.
+	Now func() time.Time
 }
 
 // Server is the UI. Build it with New.
@@ -49,7 +53,11 @@ type Server struct {
 	assetVersion map[string]string
 	readyChecks  map[string]func(context.Context) error
 	formAction   []string
-	engine       *gin.Engine
+	prompts      devices.PromptConfig
+	now          func() time.Time
+	// allowedReturn are the origins /continue may send a browser to.
+	allowedReturn []string
+	engine        *gin.Engine
 }
 
 // New builds the UI server and parses its templates. It does not contact
@@ -78,23 +86,31 @@ func New(o Options) (*Server, error) {
 	}
 	k := o.Kratos.PublicURL()
 	formAction := []string{k.Scheme + "://" + k.Host}
+	allowedReturn := []string{originOf(pub.String())}
 	for _, r := range o.AllowedReturnURLs {
 		if u, err := url.Parse(r); err == nil && u.IsAbs() {
 			formAction = append(formAction, u.Scheme+"://"+u.Host)
+			allowedReturn = append(allowedReturn, u.Scheme+"://"+u.Host)
 		}
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	s := &Server{
-		kratos:       o.Kratos,
-		store:        o.Store,
-		cookies:      o.Cookies,
-		limiter:      newRateLimiter(30, time.Now),
-		origin:       originOf(pub.String()),
-		logger:       o.Logger.With("component", "ui"),
-		publicURL:    pub,
-		templates:    tmpl,
-		assetVersion: versions,
-		readyChecks:  o.ReadyChecks,
-		formAction:   formAction,
+		kratos:        o.Kratos,
+		store:         o.Store,
+		cookies:       o.Cookies,
+		limiter:       newRateLimiter(30, time.Now),
+		origin:        originOf(pub.String()),
+		logger:        o.Logger.With("component", "ui"),
+		publicURL:     pub,
+		templates:     tmpl,
+		assetVersion:  versions,
+		readyChecks:   o.ReadyChecks,
+		formAction:    formAction,
+		prompts:       o.Prompts,
+		now:           o.Now,
+		allowedReturn: allowedReturn,
 	}
 	s.engine = s.routes()
 	return s, nil

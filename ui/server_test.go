@@ -409,7 +409,11 @@ func TestBadInput(t *testing.T) {
 		location     string // prefix
 	}{
 		{"no flow starts one", "/login?return_to=http%3A%2F%2Flocalhost%3A4455%2Fwelcome&aal=aal1&evil=1", 303,
-			"http://localhost:4433/self-service/login/browser?aal=aal1&return_to=http%3A%2F%2Flocalhost%3A4455%2Fwelcome"},
+			// A sign-in returns through /continue, which checks the inner
+			// return_to against Tandem's own allowed list.
+			"http://localhost:4433/self-service/login/browser?aal=aal1&return_to=http%3A%2F%2Flocalhost%3A4455%2Fcontinue%3Freturn_to%3Dhttp%253A%252F%252Flocalhost%253A4455%252Fwelcome"},
+		{"settings keeps its return_to", "/settings?return_to=http%3A%2F%2Flocalhost%3A4455%2Fwelcome", 303,
+			"http://localhost:4433/self-service/settings/browser?return_to=http%3A%2F%2Flocalhost%3A4455%2Fwelcome"},
 		{"unknown flow starts a new one", "/login?flow=00000000-0000-0000-0000-000000000000", 303,
 			"http://localhost:4433/self-service/login/browser"},
 		{"a flow of another kind is unknown", "/registration?flow=" + byName["login"], 303,

@@ -324,6 +324,9 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 	if kind == kratosext.Registration && onPhone(ceremonies[kratosext.PasskeyRegistration]) {
 		labelKey = "registration/phone"
 	}
+	if kind == kratosext.Settings && addMode(f) != "" {
+		labelKey = "settings/" + addMode(f)
+	}
 	var hidden, account []nodeView
 	for _, n := range l.Hidden {
 		hidden = append(hidden, s.nodeView(n, labelKey, seen, ""))
@@ -336,6 +339,22 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 		p.Scripts = append(p.Scripts, s.nodeView(n, labelKey, seen, ""))
 	}
 
+	mode := ""
+	if kind == kratosext.Settings {
+		mode = addMode(f)
+	}
+	if mode != "" && l.Primary != nil {
+		// A prompt sent the user here to add one passkey: show that alone.
+		var trigger []kratosext.Node
+		for _, n := range l.Primary.Nodes {
+			if n.Attributes.OnclickTrigger != "" {
+				trigger = append(trigger, n)
+			}
+		}
+		l.Primary.Nodes = trigger
+		l.Sections = nil
+		p.Kind = "settings-add"
+	}
 	p.Collapse = l.Primary != nil && (kind == kratosext.Login || kind == kratosext.Registration)
 	p.OpenAnother = f.UI.HasErrors() && f.Active != "passkey"
 	if l.Primary != nil {
@@ -421,6 +440,16 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 	case kratosext.Settings:
 		p.Heading, p.Lead = "Account settings", "Manage how you sign in."
 		p.Links = []link{{"Back to your account", "/welcome"}}
+		switch mode {
+		case addThisComputer:
+			p.Heading = "Sign in faster on this computer"
+			p.Lead = "Add a passkey to this computer: next time, sign in with its fingerprint reader, face or screen lock, without your phone."
+			p.Links = []link{{"Not now", f.ReturnTo}}
+		case addPhone:
+			p.Heading = "Sign in with your phone next time"
+			p.Lead = "Create a passkey on your phone: select the button, then scan the code with your phone's camera. No password to type next time."
+			p.Links = []link{{"Not now", f.ReturnTo}}
+		}
 	case kratosext.Recovery:
 		p.Heading, p.Lead = "Recover your account", "We'll e-mail you a code to get back in."
 		p.Links = []link{{"Back to sign in", "/login"}}

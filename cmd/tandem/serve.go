@@ -113,6 +113,12 @@ func (c *cli) serve(ctx context.Context) error {
 		Logger:            logger,
 		PublicURL:         cfg.UI.PublicURL,
 		AllowedReturnURLs: cfg.UI.AllowedReturnURLs,
+		Prompts: devices.PromptConfig{
+			PostCDA:  cfg.Prompts.PostCDA,
+			Upgrade:  cfg.Prompts.Upgrade,
+			Snooze:   cfg.Prompts.Snooze,
+			MaxShown: cfg.Prompts.MaxShown,
+		},
 		ReadyChecks: map[string]func(context.Context) error{
 			"store": func(ctx context.Context) error { return storeAnswers(ctx, store) },
 		},

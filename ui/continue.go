@@ -1,0 +1,67 @@
+package ui
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tandemauth/tandem/kratosext"
+)
+
+// handleContinue is where Kratos sends a browser after sign-in and
+// sign-up. It may show a prompt (see prompts.go); otherwise it sends the
+// browser on to return_to, if that is allowed, or to /welcome.
+func (s *Server) handleContinue(c *gin.Context) error {
+	q, err := url.ParseQuery(c.Request.URL.RawQuery)
+	if err != nil {
+		return badRequest("The address has a malformed query string.", err)
+	}
+	next, err := s.safeReturn(q.Get("return_to"))
+	if err != nil {
+		return &httpError{Status: http.StatusBadRequest, Title: "This link doesn't look right",
+			Public: "The page you were going to is not one this site may send you to, so we stopped here. You are signed in.", Err: err}
+	}
+	sess, err := s.kratos.Whoami(c.Request.Context(), c.GetHeader("Cookie"))
+	switch {
+	case errors.Is(err, kratosext.ErrNoSession):
+		c.Redirect(http.StatusSeeOther, "/login")
+		return nil
+	case err != nil:
+		return err
+	}
+	if shown, err := s.maybePrompt(c, sess, next); shown || err != nil {
+		return err
+	}
+	c.Redirect(http.StatusSeeOther, next)
+	return nil
+}
+
+// errUnsafeReturn means a return_to points outside the allowed origins.
+var errUnsafeReturn = errors.New("return_to is not allowed")
+
+// safeReturn validates where a browser may be sent after sign-in: this UI
+// or an origin in ui.allowed_return_urls, over http(s), compared as
+// parsed origins (never by string prefix, which "https://good.example.evil"
+// would pass). Empty means /welcome.
+func (s *Server) safeReturn(raw string) (string, error) {
+	if raw == "" {
+		return "/welcome", nil
+	}
+	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") && !strings.HasPrefix(raw, "/\\") {
+		return raw, nil // a path on this UI
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
+		return "", errUnsafeReturn
+	}
+	origin := strings.ToLower(u.Scheme + "://" + u.Host)
+	for _, allowed := range s.allowedReturn {
+		if origin == strings.ToLower(allowed) {
+			return u.String(), nil
+		}
+	}
+	return "", errUnsafeReturn
+}
