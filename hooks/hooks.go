@@ -22,7 +22,8 @@ type Options struct {
 	Rules     []Rule
 	Logger    *slog.Logger
 	// CacheTTL bounds how long a login hook trusts Kratos' credential list
-	// (see credentialCache); default one minute.
+	// (see credentialCache); zero means one minute, negative turns the
+	// cache off.
 	CacheTTL time.Duration
 	Now      func() time.Time
 }

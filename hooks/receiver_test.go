@@ -106,7 +106,10 @@ func TestReceiverRejectsBadRequests(t *testing.T) {
 		{"missing flow_id", "POST", login, key, with(func(p *payload) { p.FlowID = "" }), http.StatusBadRequest},
 		{"flow_id too long", "POST", login, key, with(func(p *payload) { p.FlowID = strings.Repeat("f", 65) }), http.StatusBadRequest},
 		{"flow_id with a control character", "POST", login, key, with(func(p *payload) { p.FlowID = "flow\x01" }), http.StatusBadRequest},
-		{"identity Kratos does not know", "POST", login, key, with(func(p *payload) { p.IdentityID = id.Next(kindIdentity) }), http.StatusUnprocessableEntity},
+		{"identity Kratos does not know", "POST", "/hooks/after-login?method=passkey", key, with(func(p *payload) {
+			p.IdentityID, p.Active = id.Next(kindIdentity), "passkey"
+			p.Report = &devices.Report{Ceremony: "passkey_login", CredentialID: "AAAAAAAAAAAAAAAAAAAAAA", Attachment: devices.AttachmentPlatform}
+		}), http.StatusUnprocessableEntity},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -579,10 +582,20 @@ func TestReceiverStoreFailure(t *testing.T) {
 		var id ids
 		identity, ds := deliveries(t, l, &id)
 		l.Kratos.Fail(fmt.Errorf("identity credentials: %w", kratosext.ErrUnavailable))
-		// A password sign-up has no credential to look up; every other
-		// delivery must ask Kratos, and nothing is cached yet.
-		check(t, l, []delivery{ds[0], ds[2], ds[3], ds[4]})
+		// A passkey sign-up or login, and a settings change, need Kratos'
+		// credential list, and nothing is cached yet.
+		check(t, l, []delivery{ds[0], ds[3], ds[4]})
 		l.MustNothingStored(t, identity, "")
+		// A password sign-up or login claims no credential: it is
+		// recorded without asking Kratos.
+		for _, d := range []delivery{ds[1], ds[2]} {
+			if status, b := l.Send(t, d); status != http.StatusNoContent {
+				t.Errorf("%s?method=%s with Kratos down: status %d, body %s; want 204", d.Point, d.Method, status, b)
+			}
+		}
+		if ev := l.MustEvents(t, identity); len(ev) != 2 {
+			t.Errorf("events = %+v, want the password sign-up and login", ev)
+		}
 	})
 }
 

@@ -226,9 +226,16 @@ func credential(identityID string, k *kratosext.WebAuthnCredential, rep *devices
 }
 
 func (r *Recorder) login(ctx context.Context, p *kratosext.HookPayload, deviceID, method string, rep *devices.Report, source string) (Result, error) {
-	k, _, err := r.verified(ctx, p, rep, false)
-	if err != nil {
-		return Result{}, err
+	var k *kratosext.WebAuthnCredential
+	if rep != nil && rep.CredentialID != "" {
+		// Only a claimed credential needs Kratos' word. A password or code
+		// login (or a browser that reported nothing) records without
+		// asking, so it neither waits for Kratos' admin API nor fails when
+		// it is down.
+		var err error
+		if k, _, err = r.verified(ctx, p, rep, false); err != nil {
+			return Result{}, err
+		}
 	}
 	if r.policy != nil {
 		if msg := r.policy.Check(p, method, k); msg != nil {
