@@ -42,3 +42,8 @@ clean:
 ## bench-ui: Tandem's login page vs. Kratos' own flow endpoint, on loopback
 bench-ui: kratos build
 	$(GO) run ./cmd/benchui
+
+## bench-hooks: the hook listener on loopback with SQLite and a real Kratos: 500/s open loop, then saturation
+.PHONY: bench-hooks
+bench-hooks: kratos
+	$(GO) run ./cmd/benchhooks
