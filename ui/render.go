@@ -15,7 +15,7 @@ import (
 
 // pages are the page templates; each is parsed with the layout and the
 // partials into its own set, once, at start.
-var pages = []string{"flow", "welcome", "error"}
+var pages = []string{"flow", "welcome", "error", "prompt"}
 
 func parseTemplates(fsys fs.FS) (map[string]*template.Template, error) {
 	out := make(map[string]*template.Template, len(pages))

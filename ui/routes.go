@@ -34,6 +34,8 @@ func (s *Server) routes() *gin.Engine {
 	}
 	pages.GET("/welcome", s.wrap(s.handleWelcome))
 	pages.GET("/continue", s.wrap(s.handleContinue))
+	// The prompts' answers: a form post from the prompt /continue shows.
+	pages.POST("/prompt", s.wrap(s.handlePromptAnswer))
 	pages.GET("/error", s.wrap(s.handleError))
 
 	// The page's own API: same-origin JSON, never HTML.
