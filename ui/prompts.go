@@ -189,7 +189,7 @@ func (s *Server) maybePrompt(c *gin.Context, sess *kratosext.Session, next strin
 		s.logger.WarnContext(ctx, "prompt: cannot record it shown; going on without it", "identity_id", sess.Identity.ID, "err", err)
 		return false, nil
 	}
-	return true, s.render(c, http.StatusOK, "prompt", s.promptView(c, due.kind, dev, sess, next))
+	return true, s.render(c, http.StatusOK, "prompt", s.promptView(c, due, dev, sess, next))
 }
 
 // promptPage is the prompt: one question, one primary action.
@@ -212,7 +212,8 @@ type promptPage struct {
 // promptView words the prompt for people who may never have heard the
 // word passkey: what they get, what happens, and that nothing else
 // changes.
-func (s *Server) promptView(c *gin.Context, kind devices.PromptKind, dev devices.Device, sess *kratosext.Session, next string) promptPage {
+func (s *Server) promptView(c *gin.Context, due *promptDue, dev devices.Device, sess *kratosext.Session, next string) promptPage {
+	kind := due.kind
 	p := promptPage{Prompt: kind, Account: sess.Identity.Email(), ReturnTo: next}
 	here := "this computer"
 	if dev.Class.Mobile() {
@@ -223,6 +224,11 @@ func (s *Server) promptView(c *gin.Context, kind devices.PromptKind, dev devices
 	case kind == devices.PromptPostCDA:
 		p.Heading = "Sign in faster on this computer"
 		p.Lead = "You just signed in with your phone. This computer can confirm it's you by itself next time, with its fingerprint reader, face recognition or PIN."
+		if due.signIn.event.Kind != devices.EventLogin {
+			// The phone was just set up (a sign-up, or the upgrade
+			// prompt's passkey), not used to sign in.
+			p.Lead = "Your phone is set up to sign you in. This computer can also confirm it's you by itself, with its fingerprint reader, face recognition or PIN."
+		}
 		p.Points = []string{
 			"No code to scan and no phone to find.",
 			"Your phone keeps working, here and on other computers.",

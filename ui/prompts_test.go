@@ -369,7 +369,11 @@ func TestPostCDAPromptNotNowThenAgainAfterSnooze(t *testing.T) {
 	// Past it: shown again, and counted.
 	e.clock.advance(2 * 24 * time.Hour)
 	e.login(u, "passkey", credID("phone"), devices.ViaHybrid)
-	shown(t, e.cont(u, "/settings"), devices.PromptPostCDA)
+	rec = e.cont(u, "/settings")
+	shown(t, rec, devices.PromptPostCDA)
+	if !strings.Contains(rec.Body.String(), "You just signed in with your phone.") {
+		t.Errorf("after a sign-in through the phone the prompt should say so:\n%s", rec.Body)
+	}
 	if n := e.link(u).PostCDA.ShownCount; n != 2 {
 		t.Errorf("shown count = %d, want 2", n)
 	}
@@ -495,7 +499,11 @@ func TestUpgradePromptThenPostCDA(t *testing.T) {
 	// The settings flow created the passkey on the phone, from here.
 	e.register(u, devices.EventSettings, "after-settings", devices.Credential{ID: credID("phone"), IdentityID: u.identity,
 		Type: devices.TypePasskey, Attachment: devices.AttachmentCrossPlatform, Transports: []string{"ble", "hybrid"}})
-	shown(t, e.cont(u, "/welcome"), devices.PromptPostCDA)
+	rec = e.cont(u, "/welcome")
+	shown(t, rec, devices.PromptPostCDA)
+	if !strings.Contains(rec.Body.String(), "Your phone is set up to sign you in.") {
+		t.Errorf("after the phone was set up the prompt should say so:\n%s", rec.Body)
+	}
 	wantSettingsFlow(t, e.answer(u, devices.PromptPostCDA, "add", "/welcome"), "/welcome", "this_computer")
 	e.wantEvents(u, "prompt_shown upgrade", "prompt_accepted upgrade", "prompt_shown post_cda", "prompt_accepted post_cda")
 
