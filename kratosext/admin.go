@@ -88,3 +88,22 @@ func (c *Client) IdentityCredentials(ctx context.Context, identityID string) ([]
 	}
 	return out, nil
 }
+
+// IdentityByIdentifier returns the id of the identity whose credentials
+// identifier (here the e-mail address) is identifier. Returns
+// ErrIdentityNotFound when there is none.
+func (c *Client) IdentityByIdentifier(ctx context.Context, identifier string) (string, error) {
+	u := *c.admin
+	u.Path += "/admin/identities"
+	u.RawQuery = "credentials_identifier=" + url.QueryEscape(identifier)
+	var list []struct {
+		ID string `json:"id"`
+	}
+	if err := c.getJSON(ctx, u.String(), "", &list); err != nil {
+		return "", fmt.Errorf("find identity: %w", err)
+	}
+	if len(list) == 0 {
+		return "", ErrIdentityNotFound
+	}
+	return list[0].ID, nil
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 
 	"github.com/gin-gonic/gin"
+	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/kratosext"
 	"net/http"
 	"net/http/httptest"
@@ -47,7 +48,7 @@ func BenchmarkRenderLogin(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		page, err := s.flowView(c, kratosext.Login, &f, cer)
+		page, err := s.flowView(c, kratosext.Login, &f, cer, devices.Device{Class: devices.ClassDesktop}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -23,8 +23,14 @@ const choiceThisComputer = "this_computer"
 // and client hints of this request, its capabilities from what it reported
 // before (unknown on a first visit).
 func (s *Server) device(c *gin.Context) devices.Device {
+	return s.deviceByID(c, deviceFrom(c))
+}
+
+// deviceByID is device for a device id the caller has verified (the API
+// routes read the cookie themselves).
+func (s *Server) deviceByID(c *gin.Context, id string) devices.Device {
 	class, os, browser := devices.ClassifyUserAgent(c.GetHeader("User-Agent"), c.GetHeader("Sec-CH-UA-Mobile"), c.GetHeader("Sec-CH-UA-Platform"))
-	d := devices.Device{ID: deviceFrom(c), Class: class, OS: os, Browser: browser}
+	d := devices.Device{ID: id, Class: class, OS: os, Browser: browser}
 	if d.ID != "" {
 		stored, err := s.store.GetDevice(c.Request.Context(), d.ID)
 		switch {
@@ -110,4 +116,19 @@ func planSettingsAdd(mode string, ceremonies map[kratosext.CeremonyKind]*kratose
 	case addPhone:
 		cer.Plan = createPlan(&devices.CreateRequest{Attachment: devices.AttachmentCrossPlatform, Hints: []devices.Hint{devices.HintHybrid}})
 	}
+}
+
+// planLogin decides the login page's CDA plan before the identity is known
+// (refresh flows keep Kratos' own narrowed request). tandem.js revises it
+// once the page has probed the browser, and narrows it once the user gives
+// an identifier (/api/login-plan).
+func (s *Server) planLogin(f *kratosext.Flow, d devices.Device, ceremonies map[kratosext.CeremonyKind]*kratosext.Ceremony) *loginPlan {
+	if f.Refresh || f.RequestedAAL == "aal2" {
+		return nil
+	}
+	plan := viewLoginPlan(devices.PlanLogin(devices.LoginInput{Device: d}))
+	if cer := ceremonies[kratosext.PasskeyLogin]; cer != nil && plan.Passkey != nil {
+		cer.Plan = plan.Passkey
+	}
+	return plan
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/kratosext"
 )
 
@@ -45,13 +46,21 @@ func (s *Server) handleFlow(kind kratosext.FlowKind) handlerFunc {
 		if err != nil {
 			return fmt.Errorf("%s flow %s: %w", kind, f.ID, err)
 		}
-		if kind == kratosext.Registration {
-			s.planSignUp(c, ceremonies)
-		}
-		if kind == kratosext.Settings {
+		var dev devices.Device
+		var login *loginPlan
+		switch kind {
+		case kratosext.Registration:
+			dev = s.planSignUp(c, ceremonies)
+		case kratosext.Settings:
+			dev = s.device(c)
 			planSettingsAdd(addMode(f), ceremonies)
+		case kratosext.Login:
+			dev = s.device(c)
+			login = s.planLogin(f, dev, ceremonies)
+		default:
+			dev = s.device(c)
 		}
-		page, err := s.flowView(c, kind, f, ceremonies)
+		page, err := s.flowView(c, kind, f, ceremonies, dev, login)
 		if err != nil {
 			return fmt.Errorf("%s flow %s: %w", kind, f.ID, err)
 		}

@@ -31,28 +31,13 @@ type observeRequest struct {
 // only: the Origin must be the UI's, and cross-site fetches are refused
 // before anything is read.
 func (s *Server) handleObserve(c *gin.Context) {
-	if site := c.GetHeader("Sec-Fetch-Site"); site != "" && site != "same-origin" {
-		apiError(c, http.StatusForbidden, "cross-site requests are not accepted")
-		return
-	}
-	if c.GetHeader("Origin") != s.origin {
-		apiError(c, http.StatusForbidden, "requests must come from "+s.origin)
-		return
-	}
-	if ct := c.ContentType(); ct != "application/json" {
-		apiError(c, http.StatusUnsupportedMediaType, "the body must be application/json")
+	if !s.sameOrigin(c) {
 		return
 	}
 	// The device must be one this UI issued: a report under any other id
 	// could never be joined, and must not fill the store.
-	v, err := c.Cookie(devices.DeviceCookieName)
-	if err != nil {
-		apiError(c, http.StatusBadRequest, "no device cookie: load a sign-in page first")
-		return
-	}
-	device, err := s.cookies.Decode(v)
-	if err != nil {
-		apiError(c, http.StatusBadRequest, "the device cookie is not valid: reload the page")
+	device, ok := s.requestDevice(c)
+	if !ok {
 		return
 	}
 	if !s.limiter.allow(device) {

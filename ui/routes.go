@@ -41,6 +41,8 @@ func (s *Server) routes() *gin.Engine {
 	// The page's own API: same-origin JSON, never HTML.
 	api := r.Group("/api")
 	api.POST("/observe", s.handleObserve)
+	api.POST("/device", s.handleDevice)
+	api.POST("/login-plan", s.handleLoginPlan)
 
 	notFound := s.wrap(func(c *gin.Context) error {
 		return &httpError{Status: http.StatusNotFound, Title: "Page not found",

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/kratosext"
 )
 
@@ -67,6 +68,16 @@ type pageData struct {
 	Flow       string                                         `json:"flow"`
 	FlowID     string                                         `json:"flowId"`
 	Ceremonies map[kratosext.CeremonyKind]*kratosext.Ceremony `json:"ceremonies"`
+	// Device is what Tandem knows of this browser: tandem.js reports its
+	// capabilities again only when they differ.
+	Device *deviceView `json:"device,omitempty"`
+	// Login is the CDA login plan for this device (login pages).
+	Login *loginPlan `json:"login,omitempty"`
+}
+
+type deviceView struct {
+	Class        devices.DeviceClass  `json:"class"`
+	Capabilities devices.Capabilities `json:"capabilities"`
 }
 
 type sectionView struct {
@@ -201,10 +212,13 @@ var dataImage = regexp.MustCompile(`^data:image/(png|jpeg|gif);base64,[A-Za-z0-9
 
 // buttonLabels replaces Kratos' wording where Tandem's is plainer.
 var buttonLabels = map[string]string{
-	"passkey_login_trigger/login":                 "Sign in with a passkey",
-	"passkey_register_trigger/registration":       "Create a passkey",
-	"passkey_register_trigger/registration/phone": "Create a passkey on your phone",
-	"passkey_register_trigger/settings":           "Add a passkey",
+	"passkey_login_trigger/login":                     "Sign in with a passkey",
+	"passkey_login_trigger/login/desktop":             "Sign in with your phone",
+	"passkey_register_trigger/registration":           "Create a passkey",
+	"passkey_register_trigger/registration/phone":     "Create a passkey on your phone",
+	"passkey_register_trigger/settings":               "Add a passkey",
+	"passkey_register_trigger/settings/this_computer": "Add a passkey to this computer",
+	"passkey_register_trigger/settings/phone":         "Create a passkey on my phone",
 }
 
 // nodeView builds a node's view. labelKey selects Tandem's own button
@@ -307,14 +321,15 @@ var sectionTitles = map[string]string{
 }
 
 // flowView arranges a flow CDA-first and words it for a person.
-func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.Flow, ceremonies map[kratosext.CeremonyKind]*kratosext.Ceremony) (flowPage, error) {
+func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.Flow, ceremonies map[kratosext.CeremonyKind]*kratosext.Ceremony, dev devices.Device, login *loginPlan) (flowPage, error) {
 	l := kratosext.Arrange(&f.UI)
 	p := flowPage{
 		Kind:     string(kind),
 		Action:   f.UI.Action,
 		Messages: messages(f.UI.Messages),
 	}
-	data, err := json.Marshal(pageData{Flow: string(kind), FlowID: f.ID, Ceremonies: ceremonies})
+	data, err := json.Marshal(pageData{Flow: string(kind), FlowID: f.ID, Ceremonies: ceremonies,
+		Device: &deviceView{Class: dev.Class, Capabilities: dev.Capabilities}, Login: login})
 	if err != nil {
 		return flowPage{}, fmt.Errorf("encode page data: %w", err)
 	}
@@ -326,6 +341,9 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 	}
 	if kind == kratosext.Settings && addMode(f) != "" {
 		labelKey = "settings/" + addMode(f)
+	}
+	if kind == kratosext.Login && !f.Refresh && !dev.Class.Mobile() {
+		labelKey = "login/desktop"
 	}
 	var hidden, account []nodeView
 	for _, n := range l.Hidden {
@@ -364,6 +382,11 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 			nodes = append(nodes, s.nodeView(n, labelKey, seen, "primary"))
 		}
 		html := string(renderNodes(nodes))
+		if kind == kratosext.Login && ceremonies[kratosext.PasskeyLogin] != nil && !f.Refresh {
+			// Shown when the plan offers this computer's own passkey.
+			html += `<button class="btn btn-secondary" type="button" data-ceremony="passkey_login" data-choice="` +
+				choiceThisComputer + `" hidden>Use this computer's passkey instead</button>` + "\n"
+		}
 		if cer := ceremonies[kratosext.PasskeyRegistration]; cer != nil && cer.Choices[choiceThisComputer] != nil {
 			// Hidden until the page learns this computer can hold a
 			// passkey (isUserVerifyingPlatformAuthenticatorAvailable).
@@ -416,6 +439,9 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 	switch kind {
 	case kratosext.Login:
 		p.Heading, p.Lead = "Sign in", "Welcome back."
+		if !dev.Class.Mobile() && l.Primary != nil {
+			p.Lead = "Use the passkey on your phone: your browser shows a code to scan with it."
+		}
 		p.CollapseLabel = "Sign in another way"
 		switch {
 		case f.Refresh:

@@ -507,6 +507,65 @@ func (b *browser) signOut() {
 	}
 }
 
+// path is the page's path, without query.
+func (b *browser) path() string {
+	loc, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		return ""
+	}
+	if i := strings.Index(loc, "://"); i >= 0 {
+		loc = loc[i+3:]
+		if j := strings.IndexByte(loc, '/'); j >= 0 {
+			loc = loc[j:]
+		}
+	}
+	if k := strings.IndexAny(loc, "?#"); k >= 0 {
+		loc = loc[:k]
+	}
+	return loc
+}
+
+// waitSignedIn waits until a sign-in has landed on /welcome, answering
+// "Not now" to any prompt /continue shows on the way. It returns the
+// prompts it declined.
+func (b *browser) waitSignedIn() []string {
+	b.t.Helper()
+	var declined []string
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		switch b.path() {
+		case "/welcome":
+			b.waitPath("/welcome")
+			return declined
+		case "/continue":
+			prompt, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(document.querySelector("form[data-prompt]")||{}).dataset?.prompt || ""`))
+			if err == nil && prompt != "" {
+				declined = append(declined, prompt)
+				b.click(`form[data-prompt] button[name=action][value=later]`)
+				b.waitPath("/welcome")
+				return declined
+			}
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	b.fail("never signed in")
+	return nil
+}
+
+// signInWithPasskey signs in on the login page the way a person would on
+// a desktop: the e-mail, then the passkey button; with choice
+// "this_computer", then "Use this computer's passkey".
+func (b *browser) signInWithPasskey(email, choice string) {
+	b.t.Helper()
+	b.open("/login")
+	b.waitPath("/login")
+	b.fill(`input[name=identifier]`, email)
+	b.click(`button[data-ceremony=passkey_login]:not([data-choice])`)
+	if choice != "" {
+		b.click(`button[data-ceremony=passkey_login][data-choice=` + choice + `]`)
+	}
+}
+
 // uniqueEmail gives each scenario its own identity.
 func uniqueEmail(t *testing.T) string {
 	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))

@@ -64,10 +64,10 @@ func TestE2EHooksPhonePasskey(t *testing.T) {
 	}
 	b.signOut()
 
-	b.open("/login")
-	b.waitPath("/login")
-	b.click(`button[data-ceremony=passkey_login]`)
-	b.waitPath("/welcome")
+	// Not passkey-ready (no internal authenticator): the page asks for the
+	// e-mail, then for the passkeys on that account's phone.
+	b.signInWithPasskey(email, "")
+	b.waitSignedIn()
 	b.requireSession(email, "passkey")
 	info = waitRecorded(t, s, id, "the login", func(i identityInfo) bool { return onlyCredential(t, i).UseCount == 1 })
 	if c := onlyCredential(t, info); c.LastUsedVia != devices.ViaHybrid || c.LastUsedAt.IsZero() {
@@ -99,10 +99,8 @@ func TestE2EHooksLocalPasskey(t *testing.T) {
 
 	restore := b.onNewDocument(noConditionalUI)
 	defer restore()
-	b.open("/login")
-	b.waitPath("/login")
-	b.click(`button[data-ceremony=passkey_login]`)
-	b.waitPath("/welcome")
+	b.signInWithPasskey(email, "this_computer")
+	b.waitSignedIn()
 	info = waitRecorded(t, s, id, "the login", func(i identityInfo) bool { return onlyCredential(t, i).UseCount == 1 })
 	if c := onlyCredential(t, info); c.LastUsedVia != devices.ViaLocal {
 		t.Fatalf("local login recorded as via %q", c.LastUsedVia)
@@ -124,7 +122,7 @@ func TestE2EHooksSettingsAddAndRemove(t *testing.T) {
 	b.click(`details[data-another] > summary`)
 	b.fill(`input[name=password]`, "settings-hooks-passphrase-3")
 	b.click(`button[name=method][value=password]`)
-	b.waitPath("/welcome")
+	b.waitSignedIn()
 	id := b.session().Identity.ID
 
 	b.open("/settings")
@@ -172,10 +170,8 @@ func TestE2EHooksTransientPayload(t *testing.T) {
 	}
 	b.signOut()
 
-	b.open("/login")
-	b.waitPath("/login")
-	b.click(`button[data-ceremony=passkey_login]`)
-	b.waitPath("/welcome")
+	b.signInWithPasskey(email, "")
+	b.waitSignedIn()
 	info = waitRecorded(t, s, id, "the login", func(i identityInfo) bool { return onlyCredential(t, i).UseCount == 1 })
 	if c := onlyCredential(t, info); c.LastUsedVia != devices.ViaHybrid {
 		t.Fatalf("passkey login without /api/observe recorded via %q: Kratos no longer forwards transient_payload to the passkey login hook", c.LastUsedVia)

@@ -62,7 +62,7 @@ func TestE2ESecurityKey(t *testing.T) {
 	b.click(`details[data-another] > summary`)
 	b.fill(`input[name=password]`, password)
 	b.click(`button[name=method][value=password]`)
-	b.waitPath("/welcome")
+	b.waitSignedIn()
 
 	b.open("/settings")
 	b.waitPath("/settings")
@@ -84,7 +84,7 @@ func TestE2ESecurityKey(t *testing.T) {
 	b.click(`details[data-another] > summary`)
 	b.click(`button[name=method][value=webauthn]`)
 	// Kratos answers with the key's challenge; tandem.js starts it.
-	b.waitPath("/welcome")
+	b.waitSignedIn()
 	b.requireSession(email, "webauthn")
 	if b.credentials(key)[0].SignCount <= signCount {
 		t.Fatal("the security key did not sign the login")

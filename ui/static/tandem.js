@@ -13,6 +13,10 @@
   if (!dataEl || !form) return;
   var page = JSON.parse(dataEl.textContent || "{}");
   var ceremonies = page.ceremonies || {};
+  // loginPlan is the CDA login plan (login pages): autofill, passkey_button,
+  // identifier_first or password_or_code. It is revised once the page knows
+  // what this browser can do, and narrowed once the user gives an e-mail.
+  var loginPlan = page.login || null;
 
   // A passkey prompt that nobody answers would otherwise hang for Kratos'
   // full 300 s timeout: a mismatched attachment fails silently.
@@ -271,6 +275,7 @@
   async function autofill() {
     var c = ceremonies.passkey_login;
     if (!c || !c.conditional || !field("identifier")) return;
+    if (loginPlan && loginPlan.flow !== "autofill") return;
     if (!PublicKeyCredential.isConditionalMediationAvailable) return;
     try {
       if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
@@ -311,6 +316,28 @@
 
   // ---- wiring -------------------------------------------------------------
 
+  // Tell Tandem what this browser can do when it does not know yet (or
+  // knows something else); a login page gets the plan those capabilities
+  // call for.
+  function same(a, b) {
+    return !!a && !!b && ["webauthn", "platform_authenticator", "conditional_mediation", "hybrid_transport"].every(function (k) {
+      return (a[k] === undefined ? null : a[k]) === (b[k] === undefined ? null : b[k]);
+    });
+  }
+  probed.then(async function () {
+    if (!page.device || same(page.device.capabilities, capabilities)) return;
+    try {
+      var res = await fetch("/api/device", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ capabilities: capabilities })
+      });
+      if (!res.ok) return;
+      var out = await res.json();
+      if (page.login && out.login && !acted) applyLogin(out.login);
+    } catch (e) { /* the page works with the plan it has */ }
+  });
+
   if (!webauthn) {
     // No WebAuthn: hide what cannot work and show the other ways.
     form.querySelectorAll("[data-needs-webauthn]").forEach(function (el) { el.hidden = true; });
@@ -319,22 +346,126 @@
     return;
   }
 
+  var passkeySection = form.querySelector('section[data-group="passkey"]');
+  var another = form.querySelector("[data-another]");
+  var acted = false; // the user started something: stop revising the page
+
+  function fallBack(message) {
+    if (passkeySection) passkeySection.hidden = true;
+    if (another) another.open = true;
+    if (message) {
+      var m = document.createElement("p");
+      m.className = "msg msg-info";
+      m.setAttribute("role", "status");
+      m.textContent = message;
+      var summary = another ? another.querySelector("summary") : null;
+      if (summary) summary.after(m); else form.prepend(m);
+    }
+  }
+
+  // applyLogin shapes the login page for the plan.
+  function applyLogin(plan) {
+    loginPlan = plan;
+    var c = ceremonies.passkey_login;
+    if (!plan || !c) return;
+    if (plan.flow === "password_or_code") {
+      fallBack(plan.message);
+      return;
+    }
+    if (plan.passkey) c.plan = plan.passkey;
+    if (plan.flow === "autofill") autofill();
+  }
+
+  // identifierFirst asks Tandem which credentials this e-mail has, then
+  // asks the browser for exactly those: a phone-held passkey goes straight
+  // to the QR code; never a QR code for someone with no phone to scan.
+  async function identifierFirst() {
+    var idField = field("identifier");
+    var identifier = idField ? idField.value.trim() : "";
+    if (!identifier) {
+      say("Enter your e-mail address first.", true);
+      if (idField) idField.focus();
+      return;
+    }
+    say("Looking up your passkeys…");
+    var plan;
+    try {
+      var res = await fetch("/api/login-plan", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ identifier: identifier })
+      });
+      if (!res.ok) throw new Error("login plan: " + res.status);
+      plan = await res.json();
+    } catch (e) {
+      say("We could not look up your passkeys. Try again, or sign in another way below.", true);
+      return;
+    }
+    say("");
+    var c = ceremonies.passkey_login;
+    var local = form.querySelector('button[data-ceremony="passkey_login"][data-choice="this_computer"]');
+    if (!plan.passkey && plan.thisComputer && local) {
+      // No passkey on a phone, but one on this computer: offer it, and
+      // only on the user's word (local flows never come first unasked).
+      c.choices = c.choices || {};
+      c.choices.this_computer = plan.thisComputer;
+      var primary = passkeySection.querySelector("button[data-ceremony]:not([data-choice])");
+      if (primary) primary.hidden = true;
+      local.hidden = false;
+      local.classList.replace("btn-secondary", "btn-primary");
+      local.focus();
+      loginPlan = plan;
+      return;
+    }
+    if (plan.flow === "password_or_code" || !plan.passkey) {
+      fallBack(plan.message);
+      return;
+    }
+    c.plan = plan.passkey;
+    c.choices = c.choices || {};
+    if (plan.thisComputer) {
+      c.choices.this_computer = plan.thisComputer;
+      form.querySelectorAll('button[data-ceremony="passkey_login"][data-choice="this_computer"]').forEach(function (b) { b.hidden = false; });
+    }
+    loginPlan = plan;
+    start("passkey_login", null);
+  }
+
   form.querySelectorAll("button[data-ceremony]").forEach(function (btn) {
     btn.addEventListener("click", function (ev) {
       ev.preventDefault();
-      start(btn.getAttribute("data-ceremony"), btn.getAttribute("data-choice"));
+      acted = true;
+      var kind = btn.getAttribute("data-ceremony");
+      var choice = btn.getAttribute("data-choice");
+      if (kind === "passkey_login" && !choice && loginPlan && loginPlan.flow === "identifier_first") {
+        identifierFirst();
+        return;
+      }
+      start(kind, choice);
     });
   });
 
-  // "Use this computer instead" only where this computer can hold one.
+  // Enter in the e-mail field means the primary action, the passkey, not
+  // the first submit button in the form (the password's).
+  form.addEventListener("submit", function (ev) {
+    if (ev.submitter) return;
+    var primary = passkeySection && !passkeySection.hidden && passkeySection.querySelector("button[data-ceremony]:not([data-choice])");
+    if (primary) {
+      ev.preventDefault();
+      primary.click();
+    }
+  });
+
+  // "Use this computer instead" at sign-up only where this computer can
+  // hold a passkey.
   probed.then(function () {
     if (capabilities.platform_authenticator !== true) return;
-    form.querySelectorAll('button[data-choice="this_computer"]').forEach(function (b) { b.hidden = false; });
+    form.querySelectorAll('button[data-ceremony="passkey_registration"][data-choice="this_computer"]').forEach(function (b) { b.hidden = false; });
   });
 
   // Security-key login's second step: Kratos shows the trigger once the
   // identifier is known; start it straight away, as the user already chose.
   if (ceremonies.webauthn_login && !ceremonies.passkey_login) start("webauthn_login", null);
 
-  autofill();
+  if (page.login) applyLogin(page.login); else autofill();
 })();
