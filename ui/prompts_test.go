@@ -496,7 +496,12 @@ func TestUpgradePromptThenPostCDA(t *testing.T) {
 	}
 	wantSettingsFlow(t, e.answer(u, devices.PromptUpgrade, "add", "/welcome"), "/welcome", "phone")
 
-	// The settings flow created the passkey on the phone, from here.
+	// The privileged session had expired: Kratos asked for the password
+	// again (login?refresh=true, a login the hook records) and went back
+	// to the settings flow, which created the passkey on the phone, from
+	// here.
+	e.clock.advance(20 * time.Minute)
+	e.login(u, "password", "", "")
 	e.register(u, devices.EventSettings, "after-settings", devices.Credential{ID: credID("phone"), IdentityID: u.identity,
 		Type: devices.TypePasskey, Attachment: devices.AttachmentCrossPlatform, Transports: []string{"ble", "hybrid"}})
 	rec = e.cont(u, "/welcome")
