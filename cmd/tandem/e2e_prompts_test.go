@@ -243,6 +243,16 @@ func TestE2EPostCDAPromptAdd(t *testing.T) {
 	// The next sign-in on this computer: the passkey is the primary
 	// action, and with both holding a passkey, the phone answers it.
 	phoneCount, computerCount := b.signCount(phone, "the phone"), b.signCount(computer, "this computer")
+	b.open("/login")
+	b.waitPath("/login")
+	b.screenshot("login-after-add")
+	primary, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("button.btn-primary")].map(b => b.dataset.ceremony + "/" + (b.dataset.choice || "")).join(" ")`))
+	if err != nil || primary != "passkey_login/" {
+		t.Errorf("the login page's primary actions are %q, want only the passkey (passkey_login/)", primary)
+	}
+	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll('button[data-ceremony=passkey_login][data-choice=this_computer]').length`)); err != nil || n != 1 {
+		t.Errorf("the login page has %d \"this computer\" choices, want 1", n)
+	}
 	promptSignInWithPasskey(b, email)
 	b.waitPath("/welcome")
 	b.requireSession(email, "passkey")
