@@ -50,7 +50,12 @@ func (s *Server) safeReturn(raw string) (string, error) {
 	if raw == "" {
 		return "/welcome", nil
 	}
-	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") && !strings.HasPrefix(raw, "/\\") {
+	// Browsers drop tabs and newlines inside URLs and read "\" as "/":
+	// "/\t/evil.example" would leave the site. None belongs in a return_to.
+	if strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '\\' }) {
+		return "", errUnsafeReturn
+	}
+	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") {
 		return raw, nil // a path on this UI
 	}
 	u, err := url.Parse(raw)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -167,7 +166,7 @@ func (s *Server) maybePrompt(c *gin.Context, sess *kratosext.Session, next strin
 	if dev.ID == "" || sess.Identity.ID == "" {
 		return false, nil
 	}
-	if _, err := s.safePromptReturn(next); err != nil {
+	if _, err := s.safeReturn(next); err != nil {
 		// The answer could not go there either.
 		return false, nil
 	}
@@ -295,7 +294,7 @@ func (s *Server) handlePromptAnswer(c *gin.Context) error {
 	default:
 		return badRequest("The form could not be read.", fmt.Errorf("unknown answer %q", clipForLog(answer)))
 	}
-	next, err := s.safePromptReturn(form.Get("return_to"))
+	next, err := s.safeReturn(form.Get("return_to"))
 	if err != nil {
 		return &httpError{Status: http.StatusBadRequest, Title: "This link doesn't look right",
 			Public: "The page you were going to is not one this site may send you to, so we stopped here. You are signed in.", Err: err}
@@ -356,18 +355,6 @@ func (s *Server) recordAnswer(ctx context.Context, sess *kratosext.Session, devi
 	if err != nil {
 		s.logger.WarnContext(ctx, "prompt: cannot record the answer", "identity_id", sess.Identity.ID, "answer", answer, "err", err)
 	}
-}
-
-// safePromptReturn is safeReturn, and refuses white space, control
-// characters and backslashes anywhere: browsers drop tabs and newlines
-// from a Location and read a backslash as "/", so "/\t/evil.example" would
-// leave the site as "//evil.example" (the WHATWG URL standard, "basic URL
-// parser"), though it starts like a path.
-func (s *Server) safePromptReturn(raw string) (string, error) {
-	if strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '\\' }) {
-		return "", errUnsafeReturn
-	}
-	return s.safeReturn(raw)
 }
 
 // sameOriginForm accepts a form post only from this UI's own pages: the

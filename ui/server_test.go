@@ -426,6 +426,15 @@ func TestBadInput(t *testing.T) {
 		{"unknown error id", "/error?id=nope", 404, ""},
 		{"kratos stub error", "/error?id=stub:500", 500, ""},
 		{"welcome without a session", "/welcome", 200, ""},
+		// /continue checks return_to before anything else: never an open
+		// redirect, whatever the browser would make of the address.
+		{"continue to a foreign site", "/continue?return_to=https%3A%2F%2Fevil.example%2F", 400, ""},
+		{"continue to a look-alike host", "/continue?return_to=http%3A%2F%2Flocalhost%3A4455.evil.example%2F", 400, ""},
+		{"continue to a scheme-relative URL", "/continue?return_to=%2F%2Fevil.example", 400, ""},
+		{"continue with a tab", "/continue?return_to=%2F%09%2Fevil.example", 400, ""},
+		{"continue with a backslash", "/continue?return_to=%2F%5Cevil.example", 400, ""},
+		{"continue to javascript", "/continue?return_to=javascript%3Aalert(1)", 400, ""},
+		{"continue with user info", "/continue?return_to=http%3A%2F%2Flocalhost%3A4455%40evil.example%2F", 400, ""},
 		{"settings without a session", "/settings?flow=" + byName["login"], 303, "http://localhost:4433/self-service/settings/browser"},
 	}
 	for _, tc := range cases {

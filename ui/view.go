@@ -219,6 +219,7 @@ var buttonLabels = map[string]string{
 	"passkey_register_trigger/settings":               "Add a passkey",
 	"passkey_register_trigger/settings/this_computer": "Add a passkey to this computer",
 	"passkey_register_trigger/settings/phone":         "Create a passkey on my phone",
+	"passkey_register_trigger/settings/this_phone":    "Create a passkey on this phone",
 }
 
 // nodeView builds a node's view. labelKey selects Tandem's own button
@@ -341,6 +342,9 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 	}
 	if kind == kratosext.Settings && addMode(f) != "" {
 		labelKey = "settings/" + addMode(f)
+		if dev.Class.Mobile() && addMode(f) == addThisComputer {
+			labelKey = "settings/this_phone"
+		}
 	}
 	if kind == kratosext.Login && !f.Refresh && !dev.Class.Mobile() {
 		labelKey = "login/desktop"
@@ -470,6 +474,10 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 		case addThisComputer:
 			p.Heading = "Sign in faster on this computer"
 			p.Lead = "Add a passkey to this computer: next time, sign in with its fingerprint reader, face or screen lock, without your phone."
+			if dev.Class.Mobile() {
+				p.Heading = "Sign in with a passkey next time"
+				p.Lead = "Create a passkey on this phone: next time, its fingerprint, face or screen lock signs you in. No password to type."
+			}
 			p.Links = []link{{"Not now", f.ReturnTo}}
 		case addPhone:
 			p.Heading = "Sign in with your phone next time"

@@ -438,6 +438,12 @@ func TestE2EUpgradePromptOnPhone(t *testing.T) {
 	b.waitPath("/settings")
 	b.do(chromedp.WaitVisible(chromedp.CSS(`button[data-ceremony=passkey_settings]`)))
 	b.screenshot("add-this-phone")
+	if got := b.text(`h1`); strings.Contains(got, "computer") {
+		t.Errorf("the add page on a phone reads %q", got)
+	}
+	if got := b.text(`button[data-ceremony=passkey_settings]`); got != "Create a passkey on this phone" {
+		t.Errorf("the add button on a phone reads %q", got)
+	}
 	b.click(`button[data-ceremony=passkey_settings]`)
 	b.waitPath("/welcome")
 	b.signCount(own, "the phone's own authenticator")

@@ -1,16 +1,20 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tandemauth/tandem/devices"
+	"github.com/tandemauth/tandem/devices/sqlite"
 	"github.com/tandemauth/tandem/kratosext"
 	"github.com/tandemauth/tandem/ui"
 )
@@ -31,7 +35,20 @@ func TestKratosYAMLPointsAtOurRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := ui.New(ui.Options{Kratos: k, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PublicURL: "http://localhost:4455"})
+	path := filepath.Join(t.TempDir(), "tandem.db")
+	if _, err := sqlite.Migrate(context.Background(), path); err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	cookies, err := devices.NewCookieCodec(strings.Repeat("k", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ui.New(ui.Options{Kratos: k, Store: store, Cookies: cookies, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PublicURL: "http://localhost:4455"})
 	if err != nil {
 		t.Fatal(err)
 	}
