@@ -353,6 +353,14 @@
   function fallBack(message) {
     if (passkeySection) passkeySection.hidden = true;
     if (another) another.open = true;
+    // The page no longer leads with the phone: say what it offers now, and
+    // make the password the primary action.
+    var lead = document.querySelector("p.lead");
+    if (lead) lead.textContent = "Sign in with your password, or with a code we e-mail you.";
+    var pw = form.querySelector('section[data-group="password"] button[type=submit]');
+    if (pw) pw.classList.replace("btn-secondary", "btn-primary");
+    var pwField = field("password");
+    if (pwField && field("identifier") && field("identifier").value) pwField.focus();
     if (message) {
       var m = document.createElement("p");
       m.className = "msg msg-info";
@@ -413,6 +421,9 @@
       if (primary) primary.hidden = true;
       local.hidden = false;
       local.classList.replace("btn-secondary", "btn-primary");
+      local.textContent = "Use this computer's passkey";
+      var lead = document.querySelector("p.lead");
+      if (lead) lead.textContent = "This account's passkey is on this computer: confirm with its fingerprint reader, face recognition or PIN.";
       local.focus();
       loginPlan = plan;
       return;
