@@ -137,15 +137,7 @@ func TestE2ERecoveryByCode(t *testing.T) {
 	const password = "recover-me-passphrase-17"
 
 	// An account that exists, signed up with a password.
-	b.open("/registration")
-	b.waitPath("/registration")
-	b.fill(`input[name="traits.email"]`, email)
-	b.click(`button[name=method][value=profile]`)
-	b.waitPath("/registration")
-	b.click(`details[data-another] > summary`)
-	b.fill(`input[name=password]`, password)
-	b.click(`button[name=method][value=password]`)
-	b.waitSignedIn()
+	passwordSignUp(b, email, password)
 	b.signOut()
 
 	b.open("/login")
@@ -177,15 +169,7 @@ func TestE2EAddPasskeyInSettings(t *testing.T) {
 	email := uniqueEmail(t)
 	const password = "settings-passphrase-99"
 
-	b.open("/registration")
-	b.waitPath("/registration")
-	b.fill(`input[name="traits.email"]`, email)
-	b.click(`button[name=method][value=profile]`)
-	b.waitPath("/registration")
-	b.click(`details[data-another] > summary`)
-	b.fill(`input[name=password]`, password)
-	b.click(`button[name=method][value=password]`)
-	b.waitSignedIn()
+	passwordSignUp(b, email, password)
 	if n := len(b.credentials(computer)); n != 0 {
 		t.Fatalf("authenticator holds %d credentials before settings", n)
 	}

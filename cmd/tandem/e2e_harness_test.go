@@ -566,6 +566,34 @@ func (b *browser) signInWithPasskey(email, choice string) {
 	}
 }
 
+// passwordSignUp signs up with a password: no prompt follows (the
+// person just chose a password over a passkey).
+func passwordSignUp(b *browser, email, password string) {
+	b.t.Helper()
+	b.open("/registration")
+	b.waitPath("/registration")
+	b.fill(`input[name="traits.email"]`, email)
+	b.click(`button[name=method][value=profile]`)
+	b.waitPath("/registration")
+	b.click(`details[data-another] > summary`)
+	b.fill(`input[name=password]`, password)
+	b.click(`button[name=method][value=password]`)
+	b.waitPath("/welcome")
+	b.requireSession(email, "password")
+}
+
+// passwordSignIn signs in with a password and leaves the browser
+// wherever /continue sends it.
+func passwordSignIn(b *browser, email, password string) {
+	b.t.Helper()
+	b.open("/login")
+	b.waitPath("/login")
+	b.fill(`input[name=identifier]`, email)
+	b.click(`details[data-another] > summary`)
+	b.fill(`input[name=password]`, password)
+	b.click(`button[name=method][value=password]`)
+}
+
 // uniqueEmail gives each scenario its own identity.
 func uniqueEmail(t *testing.T) string {
 	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))

@@ -115,14 +115,7 @@ func TestE2EHooksSettingsAddAndRemove(t *testing.T) {
 	b.addAuthenticator(webauthn.AuthenticatorTransportInternal)
 	email := uniqueEmail(t)
 
-	b.open("/registration")
-	b.waitPath("/registration")
-	b.fill(`input[name="traits.email"]`, email)
-	b.click(`button[name=method][value=profile]`)
-	b.click(`details[data-another] > summary`)
-	b.fill(`input[name=password]`, "settings-hooks-passphrase-3")
-	b.click(`button[name=method][value=password]`)
-	b.waitSignedIn()
+	passwordSignUp(b, email, "settings-hooks-passphrase-3")
 	id := b.session().Identity.ID
 
 	b.open("/settings")

@@ -54,15 +54,7 @@ func TestE2ESecurityKey(t *testing.T) {
 	email := uniqueEmail(t)
 	const password = "security-key-passphrase-7"
 
-	b.open("/registration")
-	b.waitPath("/registration")
-	b.fill(`input[name="traits.email"]`, email)
-	b.click(`button[name=method][value=profile]`)
-	b.waitPath("/registration")
-	b.click(`details[data-another] > summary`)
-	b.fill(`input[name=password]`, password)
-	b.click(`button[name=method][value=password]`)
-	b.waitSignedIn()
+	passwordSignUp(b, email, password)
 
 	b.open("/settings")
 	b.waitPath("/settings")

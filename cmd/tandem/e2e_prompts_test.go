@@ -38,35 +38,6 @@ func promptStartSignUp(b *browser, email, choice string) {
 	b.click(sel)
 }
 
-// promptPasswordSignUp signs up with a password: no prompt follows (the
-// person just chose a password over a passkey).
-func promptPasswordSignUp(b *browser, email, password string) {
-	b.t.Helper()
-	b.open("/registration")
-	b.waitPath("/registration")
-	b.fill(`input[name="traits.email"]`, email)
-	b.click(`button[name=method][value=profile]`)
-	b.waitPath("/registration")
-	b.click(`details[data-another] > summary`)
-	b.fill(`input[name=password]`, password)
-	b.click(`button[name=method][value=password]`)
-	b.waitPath("/welcome")
-	b.requireSession(email, "password")
-}
-
-// promptPasswordSignIn signs in with a password and leaves the browser
-// wherever /continue sends it. The browser must be one from
-// newPromptBrowser.
-func promptPasswordSignIn(b *browser, email, password string) {
-	b.t.Helper()
-	b.open("/login")
-	b.waitPath("/login")
-	b.fill(`input[name=identifier]`, email)
-	b.click(`details[data-another] > summary`)
-	b.fill(`input[name=password]`, password)
-	b.click(`button[name=method][value=password]`)
-}
-
 // promptSignInWithPasskey presses the login page's primary passkey action
 // after giving the e-mail (identifier-first pages need it; the others
 // ignore it). The browser must be one from newPromptBrowser, so that
@@ -371,11 +342,11 @@ func TestE2EUpgradeThenPostCDA(t *testing.T) {
 	const password = "upgrade-me-passphrase-23"
 	start := time.Now()
 
-	promptPasswordSignUp(b, email, password)
+	passwordSignUp(b, email, password)
 	id := b.session().Identity.ID
 	b.signOut()
 
-	promptPasswordSignIn(b, email, password)
+	passwordSignIn(b, email, password)
 	b.waitPrompt(devices.PromptUpgrade)
 	b.screenshotSizes("prompt-upgrade")
 	b.noSideways("the upgrade prompt")
@@ -423,10 +394,10 @@ func TestE2EUpgradePromptOnPhone(t *testing.T) {
 	email := uniqueEmail(t)
 	const password = "upgrade-my-phone-passphrase-5"
 
-	promptPasswordSignUp(b, email, password)
+	passwordSignUp(b, email, password)
 	id := b.session().Identity.ID
 	b.signOut()
-	promptPasswordSignIn(b, email, password)
+	passwordSignIn(b, email, password)
 	b.waitPrompt(devices.PromptUpgrade)
 	b.screenshot("prompt-upgrade-phone")
 	b.noSideways("the upgrade prompt")
