@@ -39,6 +39,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -91,6 +92,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.DurationVar(&c.cacheTTL, "cache-ttl", time.Minute, "how long the listener trusts Kratos' credential list (Tandem's default: 1m)")
 	fs.BoolVar(&c.uncached, "uncached", true, "measure again with the credential cache off: every passkey login asks Kratos")
 	fs.IntVar(&c.maxPhase, "max", 100_000, "most deliveries in one phase")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured phases (listener and load generator both) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -122,6 +124,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			name string
 			ttl  time.Duration
 		}{"credential cache off: every passkey login asks Kratos' admin API", -1})
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var results []phaseResult
 	for _, m := range modes {
@@ -164,6 +177,8 @@ type bench struct {
 	next     atomic.Int64
 	// nextPasskey and nextPassword pick identities round robin.
 	nextPasskey, nextPassword atomic.Int64
+	// served times the listener's handler, apart from the HTTP round trip.
+	served durations
 	// acked holds every flow id answered 2xx, warm-ups included.
 	mu    sync.Mutex
 	acked []string
@@ -244,7 +259,11 @@ func setUp(ctx context.Context, c config, dir string, stdout io.Writer) (*bench,
 		return b, err
 	}
 	b.server = &http.Server{ReadHeaderTimeout: 5 * time.Second,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*b.handler.Load()).ServeHTTP(w, r) })}
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			t0 := time.Now()
+			(*b.handler.Load()).ServeHTTP(w, r)
+			b.served.add(time.Since(t0))
+		})}
 	go func() { _ = b.server.Serve(ln) }()
 
 	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute, DisableCompression: true}
@@ -324,32 +343,38 @@ func (b *bench) signUpPasskeys(ctx context.Context, k *kratos, cookies *devices.
 	return nil
 }
 
-// countingSource counts and times the listener's look-ups in Kratos.
+// durations collects timings from many goroutines.
+type durations struct {
+	mu  sync.Mutex
+	all []time.Duration
+}
+
+func (d *durations) add(v time.Duration) {
+	d.mu.Lock()
+	d.all = append(d.all, v)
+	d.mu.Unlock()
+}
+
+// take returns the timings since the last call.
+func (d *durations) take() []time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := d.all
+	d.all = nil
+	return out
+}
+
+// countingSource times the listener's look-ups in Kratos.
 type countingSource struct {
-	src   hooks.CredentialSource
-	calls atomic.Int64
-	mu    sync.Mutex
-	lat   []time.Duration
+	src hooks.CredentialSource
+	durations
 }
 
 func (s *countingSource) IdentityCredentials(ctx context.Context, id string) ([]kratosext.WebAuthnCredential, error) {
 	t0 := time.Now()
 	creds, err := s.src.IdentityCredentials(ctx, id)
-	d := time.Since(t0)
-	s.calls.Add(1)
-	s.mu.Lock()
-	s.lat = append(s.lat, d)
-	s.mu.Unlock()
+	s.add(time.Since(t0))
 	return creds, err
-}
-
-// take returns the look-ups since the last call.
-func (s *countingSource) take() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := s.lat
-	s.lat = nil
-	return out
 }
 
 // body returns delivery number n: an after-login hook body as
@@ -436,6 +461,8 @@ type phaseResult struct {
 	errs    int
 	firstEr string
 	lookups []time.Duration
+	// served is the listener's own time per delivery.
+	served []time.Duration
 	// behind is how late the open-loop sender was at worst.
 	behind time.Duration
 }
@@ -466,6 +493,11 @@ func (r *phaseResult) print(w io.Writer) {
 		fmt.Fprintf(w, " (first: %s)", r.firstEr)
 	}
 	fmt.Fprintln(w)
+	slices.Sort(r.served)
+	if n := len(r.served); n > 0 {
+		fmt.Fprintf(w, "%-28s listener's own time (handler, without the HTTP round trip): p50 %v, p99 %v\n", "",
+			r.served[n/2].Round(time.Microsecond), r.served[min(n-1, n*99/100)].Round(time.Microsecond))
+	}
 	slices.Sort(r.lookups)
 	if n := len(r.lookups); n > 0 {
 		fmt.Fprintf(w, "%-28s %6d Kratos admin look-ups (%.1f%% of deliveries), p50 %v, p99 %v\n", "", n,
@@ -485,7 +517,6 @@ func (b *bench) warm(ctx context.Context, c config) {
 		return
 	}
 	_ = b.closedLoop(ctx, 4, c.warmup, c.maxPhase)
-	b.source.take()
 }
 
 // openLoop sends at a fixed rate for d. Each delivery's latency counts
@@ -524,6 +555,7 @@ func (b *bench) openLoop(ctx context.Context, rate int, d time.Duration, max int
 		r.add(o)
 	}
 	r.lookups = b.source.take()
+	r.served = b.served.take()
 	return r
 }
 
@@ -555,6 +587,7 @@ func (b *bench) closedLoop(ctx context.Context, workers int, d time.Duration, ma
 	r.took = time.Since(start)
 	r.sent = len(r.lat)
 	r.lookups = b.source.take()
+	r.served = b.served.take()
 	return r
 }
 
