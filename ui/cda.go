@@ -31,16 +31,26 @@ func (s *Server) device(c *gin.Context) devices.Device {
 func (s *Server) deviceByID(c *gin.Context, id string) devices.Device {
 	class, os, browser := devices.ClassifyUserAgent(c.GetHeader("User-Agent"), c.GetHeader("Sec-CH-UA-Mobile"), c.GetHeader("Sec-CH-UA-Platform"))
 	d := devices.Device{ID: id, Class: class, OS: os, Browser: browser}
-	if d.ID != "" {
-		stored, err := s.store.GetDevice(c.Request.Context(), d.ID)
-		switch {
-		case err == nil:
-			d.Capabilities = stored.Capabilities
-		case !errors.Is(err, devices.ErrNotFound):
-			// The plan falls back to unknown capabilities: a degraded
-			// choice of options, not a reason to fail the page.
-			s.logger.WarnContext(c.Request.Context(), "read device", "err", err)
+	if fresh, _ := c.Request.Context().Value(newDeviceKey{}).(bool); d.ID == "" || fresh {
+		return d
+	}
+	if cached, found, ok := s.devices.get(d.ID); ok {
+		if found {
+			d.Capabilities = cached.Capabilities
 		}
+		return d
+	}
+	stored, err := s.store.GetDevice(c.Request.Context(), d.ID)
+	switch {
+	case err == nil:
+		d.Capabilities = stored.Capabilities
+		s.devices.put(d.ID, stored, true)
+	case errors.Is(err, devices.ErrNotFound):
+		s.devices.put(d.ID, devices.Device{}, false)
+	default:
+		// The plan falls back to unknown capabilities: a degraded choice
+		// of options, not a reason to fail the page.
+		s.logger.WarnContext(c.Request.Context(), "read device", "err", err)
 	}
 	return d
 }

@@ -12,6 +12,10 @@ import (
 
 type deviceKey struct{}
 
+// newDeviceKey marks a request whose device id was minted just now: the
+// store cannot know it yet.
+type newDeviceKey struct{}
+
 // deviceCookieMaxAge is the longest lifetime Chrome allows a cookie.
 const deviceCookieMaxAge = 400 * 24 * time.Hour
 
@@ -26,7 +30,8 @@ func (s *Server) deviceCookie() gin.HandlerFunc {
 		if v, err := c.Cookie(devices.DeviceCookieName); err == nil {
 			id, _ = s.cookies.Decode(v)
 		}
-		if id == "" {
+		fresh := id == ""
+		if fresh {
 			id = devices.NewDeviceID()
 			http.SetCookie(c.Writer, &http.Cookie{
 				Name:     devices.DeviceCookieName,
@@ -38,7 +43,11 @@ func (s *Server) deviceCookie() gin.HandlerFunc {
 				SameSite: http.SameSiteLaxMode,
 			})
 		}
-		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), deviceKey{}, id))
+		ctx := context.WithValue(c.Request.Context(), deviceKey{}, id)
+		if fresh {
+			ctx = context.WithValue(ctx, newDeviceKey{}, true)
+		}
+		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}
 }

@@ -131,6 +131,7 @@ func (s *Server) handleDevice(c *gin.Context) {
 		apiError(c, http.StatusServiceUnavailable, "could not record the device")
 		return
 	}
+	s.devices.put(d.ID, d, true)
 	c.JSON(http.StatusOK, gin.H{"login": viewLoginPlan(devices.PlanLogin(devices.LoginInput{Device: d}))})
 }
 

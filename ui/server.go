@@ -46,6 +46,7 @@ type Server struct {
 	store        devices.Store
 	cookies      *devices.CookieCodec
 	limiter      *rateLimiter
+	devices      *deviceCache
 	origin       string
 	logger       *slog.Logger
 	publicURL    *url.URL
@@ -101,6 +102,7 @@ func New(o Options) (*Server, error) {
 		store:         o.Store,
 		cookies:       o.Cookies,
 		limiter:       newRateLimiter(30, time.Now),
+		devices:       newDeviceCache(time.Minute, 10_000, o.Now),
 		origin:        originOf(pub.String()),
 		logger:        o.Logger.With("component", "ui"),
 		publicURL:     pub,
