@@ -113,6 +113,21 @@ func addMode(f *kratosext.Flow) string {
 	return ""
 }
 
+// addPrompt is the prompt an add-mode settings flow answers, and where
+// the browser goes after it: its "Not now" posts a snooze for that prompt.
+func addPrompt(f *kratosext.Flow) (kind devices.PromptKind, next string, ok bool) {
+	u, err := url.Parse(f.ReturnTo)
+	if err != nil {
+		return "", "", false
+	}
+	q := u.Query()
+	kind = devices.PromptKind(q.Get("tandem_prompt"))
+	if kind != devices.PromptPostCDA && kind != devices.PromptUpgrade {
+		return "", "", false
+	}
+	return kind, q.Get("return_to"), true
+}
+
 // planSettingsAdd sets the settings passkey ceremony for an add mode:
 // this computer's own authenticator, or a phone over hybrid.
 func planSettingsAdd(mode string, ceremonies map[kratosext.CeremonyKind]*kratosext.Ceremony) {

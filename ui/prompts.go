@@ -326,7 +326,8 @@ func (s *Server) handlePromptAnswer(c *gin.Context) error {
 	if kind == devices.PromptUpgrade && !dev.Class.Mobile() {
 		mode = addPhone
 	}
-	back := s.origin + "/continue?" + url.Values{"return_to": {next}, "tandem_add": {mode}}.Encode()
+	// tandem_prompt lets the add page's "Not now" answer the prompt.
+	back := s.origin + "/continue?" + url.Values{"return_to": {next}, "tandem_add": {mode}, "tandem_prompt": {string(kind)}}.Encode()
 	c.Redirect(http.StatusSeeOther, s.kratos.BrowserFlowURL(kratosext.Settings, url.Values{"return_to": {back}}))
 	return nil
 }

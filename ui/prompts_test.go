@@ -429,7 +429,7 @@ func TestPostCDAPromptAdd(t *testing.T) {
 	shown(t, e.cont(u, "/settings"), devices.PromptPostCDA)
 
 	rec := e.answer(u, devices.PromptPostCDA, "add", "/settings")
-	wantSettingsFlow(t, rec, "/settings", "this_computer")
+	wantSettingsFlow(t, rec, "/settings", "this_computer", devices.PromptPostCDA)
 	if e.link(u).PostCDA.AcceptedAt.IsZero() {
 		t.Error("accepted not remembered")
 	}
@@ -452,7 +452,7 @@ func TestPostCDAPromptAdd(t *testing.T) {
 
 // wantSettingsFlow checks rec sends the browser to Kratos' settings flow,
 // coming back to /continue with next and the add mode.
-func wantSettingsFlow(t *testing.T, rec *httptest.ResponseRecorder, next, mode string) {
+func wantSettingsFlow(t *testing.T, rec *httptest.ResponseRecorder, next, mode string, prompt devices.PromptKind) {
 	t.Helper()
 	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("add: status %d, body:\n%s", rec.Code, rec.Body)
@@ -471,7 +471,7 @@ func wantSettingsFlow(t *testing.T, rec *httptest.ResponseRecorder, next, mode s
 	if back.Scheme+"://"+back.Host+back.Path != uiOrigin+"/continue" {
 		t.Fatalf("settings returns to %s, want %s/continue", back, uiOrigin)
 	}
-	if diff := cmp.Diff(url.Values{"return_to": {next}, "tandem_add": {mode}}, back.Query()); diff != "" {
+	if diff := cmp.Diff(url.Values{"return_to": {next}, "tandem_add": {mode}, "tandem_prompt": {string(prompt)}}, back.Query()); diff != "" {
 		t.Errorf("settings return_to query (-want +got):\n%s", diff)
 	}
 }
@@ -494,7 +494,7 @@ func TestUpgradePromptThenPostCDA(t *testing.T) {
 	if !strings.Contains(rec.Body.String(), "Sign in with your phone next time") {
 		t.Errorf("upgrade prompt without its heading:\n%s", rec.Body)
 	}
-	wantSettingsFlow(t, e.answer(u, devices.PromptUpgrade, "add", "/welcome"), "/welcome", "phone")
+	wantSettingsFlow(t, e.answer(u, devices.PromptUpgrade, "add", "/welcome"), "/welcome", "phone", devices.PromptUpgrade)
 
 	// The privileged session had expired: Kratos asked for the password
 	// again (login?refresh=true, a login the hook records) and went back
@@ -509,7 +509,7 @@ func TestUpgradePromptThenPostCDA(t *testing.T) {
 	if !strings.Contains(rec.Body.String(), "Your phone is set up to sign you in.") {
 		t.Errorf("after the phone was set up the prompt should say so:\n%s", rec.Body)
 	}
-	wantSettingsFlow(t, e.answer(u, devices.PromptPostCDA, "add", "/welcome"), "/welcome", "this_computer")
+	wantSettingsFlow(t, e.answer(u, devices.PromptPostCDA, "add", "/welcome"), "/welcome", "this_computer", devices.PromptPostCDA)
 	e.wantEvents(u, "prompt_shown upgrade", "prompt_accepted upgrade", "prompt_shown post_cda", "prompt_accepted post_cda")
 
 	// With a passkey, a password sign-in asks no more.
@@ -528,7 +528,7 @@ func TestUpgradePromptOnAPhone(t *testing.T) {
 		t.Errorf("a phone's upgrade prompt should speak of this phone:\n%s", body)
 	}
 	// A phone is its own phone: the passkey goes into its own authenticator.
-	wantSettingsFlow(t, e.answer(u, devices.PromptUpgrade, "add", "/welcome"), "/welcome", "this_computer")
+	wantSettingsFlow(t, e.answer(u, devices.PromptUpgrade, "add", "/welcome"), "/welcome", "this_computer", devices.PromptUpgrade)
 }
 
 func TestUpgradePromptNotNowAndNever(t *testing.T) {

@@ -56,8 +56,10 @@ type flowPage struct {
 	CollapseLabel string
 	// OpenAnother unfolds "another way" when one of those methods failed.
 	OpenAnother bool
-	Links       []link
-	Scripts     []nodeView
+	// NotNow, on a prompt's add page, answers the prompt "not now".
+	NotNow  *notNowForm
+	Links   []link
+	Scripts []nodeView
 	// Data is pageData as JSON for tandem.js. encoding/json escapes < > &
 	// (and U+2028/9), so it cannot close the <script> element it sits in.
 	Data template.JS
@@ -78,6 +80,11 @@ type pageData struct {
 type deviceView struct {
 	Class        devices.DeviceClass  `json:"class"`
 	Capabilities devices.Capabilities `json:"capabilities"`
+}
+
+type notNowForm struct {
+	Prompt   devices.PromptKind
+	ReturnTo string
 }
 
 type sectionView struct {
@@ -483,6 +490,11 @@ func (s *Server) flowView(c *gin.Context, kind kratosext.FlowKind, f *kratosext.
 			p.Heading = "Sign in with your phone next time"
 			p.Lead = "Create a passkey on your phone: select the button, then scan the code with your phone's camera. No password to type next time."
 			p.Links = []link{{"Not now", f.ReturnTo}}
+		}
+		if kind, next, ok := addPrompt(f); ok && mode != "" {
+			// "Not now" is an answer to the prompt: remember it.
+			p.Links = nil
+			p.NotNow = &notNowForm{Prompt: kind, ReturnTo: next}
 		}
 	case kratosext.Recovery:
 		p.Heading, p.Lead = "Recover your account", "We'll e-mail you a code to get back in."

@@ -424,3 +424,35 @@ func TestE2EUpgradePromptOnPhone(t *testing.T) {
 	}
 	wantPromptEvents(t, s, id, "prompt_shown upgrade", "prompt_accepted upgrade")
 }
+
+// TestE2EAddPageNotNow: backing out of the add page with "Not now" is an
+// answer to the prompt, remembered like the prompt's own "Not now".
+func TestE2EAddPageNotNow(t *testing.T) {
+	s := requireStack(t)
+	b := newPromptBrowser(t, s, browserOptions{})
+	phone := b.addAuthenticator(webauthn.AuthenticatorTransportCable)
+	computer := b.addAuthenticator(webauthn.AuthenticatorTransportInternal)
+	email := uniqueEmail(t)
+
+	promptStartSignUp(b, email, "")
+	b.waitPrompt(devices.PromptPostCDA)
+	id := b.requireSession(email, "passkey").Identity.ID
+	b.answerPrompt("add")
+	b.waitPath("/settings")
+	b.screenshot("add-page-not-now")
+	b.click(`form.not-now button[type=submit]`)
+	b.waitPath("/welcome")
+	if n := len(b.credentials(computer)); n != 0 {
+		t.Fatalf("this computer holds %d passkeys after 'Not now'", n)
+	}
+	wantPromptEvents(t, s, id, "prompt_shown post_cda", "prompt_accepted post_cda", "prompt_snoozed post_cda")
+	b.signOut()
+
+	// The next sign-in through the phone goes straight on.
+	count := b.signCount(phone, "the phone")
+	promptSignInWithPasskey(b, email)
+	b.waitPath("/welcome")
+	if b.signCount(phone, "the phone") <= count {
+		t.Fatal("the phone did not answer")
+	}
+}
