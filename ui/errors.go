@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -101,10 +100,4 @@ func (s *Server) renderError(c *gin.Context, he *httpError) {
 		s.logger.ErrorContext(c.Request.Context(), "render error page", "err", err)
 		c.String(status, he.Public)
 	}
-}
-
-// logAttrs keeps request logs to ids and paths: never cookies, tokens or
-// traits.
-func logAttrs(c *gin.Context) []any {
-	return []any{slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path)}
 }
