@@ -283,12 +283,3 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-// KratosInternal is the URL Tandem uses for server-side calls to Kratos'
-// public API.
-func (k KratosConfig) KratosInternal() string {
-	if k.InternalURL != "" {
-		return k.InternalURL
-	}
-	return k.PublicURL
-}

@@ -3,7 +3,7 @@
 // WebAuthn hybrid, or locally), which browser profile already holds a local
 // passkey, and who dismissed which prompt.
 //
-// The package holds the vocabulary and nothing that does I/O:
+// The package holds the vocabulary and nothing that does I/O or knows HTTP:
 //
 //   - the domain types: [Credential], [Device], [Link] (a device–identity
 //     pair with its prompt state), [Event] and [Observation];
@@ -16,6 +16,9 @@
 //     and [DecideUpgradePrompt], pure functions the UI calls to decide what
 //     to offer on this device;
 //   - [ProviderName], the AAGUID → passkey-provider table.
+//
+// How a browser is recognised (its signed cookie, its User-Agent, what its
+// page reports) is package browser's.
 //
 // Kratos stays the source of truth for identities and credentials; Tandem
 // only stores metadata about credentials Kratos has verified, never a secret.

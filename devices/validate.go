@@ -97,16 +97,25 @@ func (d Device) Normalize() (Device, error) {
 	if err := checkName("device.browser", d.Browser); err != nil {
 		return d, err
 	}
-	c := d.Capabilities
-	for _, s := range []Support{c.WebAuthn, c.PlatformAuthenticator, c.ConditionalMediation, c.HybridTransport} {
-		if s < SupportUnknown || s > Unsupported {
-			return d, invalid("device.capabilities", "unknown support value %d", s)
-		}
+	if err := d.Capabilities.Check(); err != nil {
+		return d, err
 	}
 	return d, nil
 }
 
-func checkTransports(ts []string) error {
+// Check reports a capability outside the three Support values.
+func (c Capabilities) Check() error {
+	for _, s := range []Support{c.WebAuthn, c.PlatformAuthenticator, c.ConditionalMediation, c.HybridTransport} {
+		if s < SupportUnknown || s > Unsupported {
+			return invalid("device.capabilities", "unknown support value %d", s)
+		}
+	}
+	return nil
+}
+
+// CheckTransports checks a credential's transports as the browser
+// reported them: at most MaxTransports WebAuthn transport tokens.
+func CheckTransports(ts []string) error {
 	if len(ts) > MaxTransports {
 		return invalid("credential.transports", "has %d entries, more than %d", len(ts), MaxTransports)
 	}
@@ -157,7 +166,7 @@ func normalizeCredential(c Credential, identityID string) (Credential, error) {
 	default:
 		return c, invalid("credential.attachment", "must be platform, cross-platform or empty, got %q", truncateForError(string(c.Attachment)))
 	}
-	if err := checkTransports(c.Transports); err != nil {
+	if err := CheckTransports(c.Transports); err != nil {
 		return c, err
 	}
 	if len(c.Transports) == 0 {

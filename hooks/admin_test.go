@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/hooks"
 	"github.com/tandemauth/tandem/kratosext"
@@ -164,7 +165,7 @@ func TestAdminShowsWhatTheHooksRecorded(t *testing.T) {
 	registered := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	clk.Set(registered)
 	reg := payload{FlowID: "5b0e8f2c-3d41-4a9b-8c7e-1f2a3b4c5d6e", IdentityID: exampleIdentity, Email: "ada@example.com", Cookie: cookie,
-		Report: &devices.Report{Ceremony: "passkey_registration", CredentialID: browserID(t, phone),
+		Report: &browser.Report{Ceremony: "passkey_registration", CredentialID: browserID(t, phone),
 			Attachment: devices.AttachmentCrossPlatform, Transports: []string{"hybrid", "internal"}, Capabilities: caps}}
 	if status, b := l.Send(t, delivery{kratosext.AfterRegistration, "passkey", reg.JSON(t)}); status != http.StatusNoContent {
 		t.Fatalf("registration: status %d, body %s", status, b)
@@ -172,7 +173,7 @@ func TestAdminShowsWhatTheHooksRecorded(t *testing.T) {
 	used := time.Date(2025, 3, 2, 9, 30, 0, 0, time.UTC)
 	clk.Set(used)
 	login := payload{FlowID: "c2d7a9e1-6f3b-4e8a-9d1c-7b5e3a2f1c0d", IdentityID: exampleIdentity, Email: "ada@example.com", Active: "passkey", Cookie: cookie,
-		Report: &devices.Report{Ceremony: "passkey_login", CredentialID: browserID(t, phone), Attachment: devices.AttachmentCrossPlatform, Capabilities: caps}}
+		Report: &browser.Report{Ceremony: "passkey_login", CredentialID: browserID(t, phone), Attachment: devices.AttachmentCrossPlatform, Capabilities: caps}}
 	if status, b := l.Send(t, delivery{kratosext.AfterLogin, "passkey", login.JSON(t)}); status != http.StatusNoContent {
 		t.Fatalf("login: status %d, body %s", status, b)
 	}

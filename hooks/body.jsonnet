@@ -7,7 +7,6 @@ function(ctx)
   local cookie(n) = if has(ctx, 'request_cookies') && has(ctx.request_cookies, n) then ctx.request_cookies[n] else null;
   {
     flow_id: ctx.flow.id,
-    flow_type: if has(ctx.flow, 'type') then ctx.flow.type else null,
     flow_active: if has(ctx.flow, 'active') then ctx.flow.active else null,
     identity_id: if has(ctx, 'identity') then ctx.identity.id else null,
     traits: if has(ctx, 'identity') && has(ctx.identity, 'traits') then ctx.identity.traits else null,
@@ -17,6 +16,4 @@ function(ctx)
     user_agent: header('User-Agent'),
     ch_mobile: header('Sec-Ch-Ua-Mobile'),
     ch_platform: header('Sec-Ch-Ua-Platform'),
-    ch_platform_version: header('Sec-Ch-Ua-Platform-Version'),
-    accept_language: header('Accept-Language'),
   }

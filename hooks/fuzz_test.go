@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/hooks"
 	"github.com/tandemauth/tandem/kratosext"
@@ -120,7 +121,7 @@ func FuzzReport(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := devices.DecodeReport(b)
+		r, err := browser.DecodeReport(b)
 		if err != nil {
 			return
 		}
@@ -128,7 +129,7 @@ func FuzzReport(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted report does not encode: %v", err)
 		}
-		r2, err := devices.DecodeReport(enc)
+		r2, err := browser.DecodeReport(enc)
 		if err != nil {
 			t.Fatalf("re-encoded report %s does not decode: %v", enc, err)
 		}
@@ -151,7 +152,7 @@ func TestSeedPayloads(t *testing.T) {
 		}
 		var tp map[string]json.RawMessage
 		if json.Unmarshal(p.TransientPayload, &tp) == nil && tp[hooks.TransientKey] != nil {
-			rep, err := devices.DecodeReport(tp[hooks.TransientKey])
+			rep, err := browser.DecodeReport(tp[hooks.TransientKey])
 			if err != nil {
 				t.Fatalf("%s: report: %v", name, err)
 			}
@@ -182,7 +183,7 @@ func TestSeedPayloads(t *testing.T) {
 		if err := json.Unmarshal(seeds[name], &m); err != nil {
 			t.Fatal(err)
 		}
-		m["device_cookie"] = l.Cookies.Encode(devices.NewDeviceID())
+		m["device_cookie"] = l.Cookies.Encode(browser.NewDeviceID())
 		body, err := json.Marshal(m)
 		if err != nil {
 			t.Fatal(err)

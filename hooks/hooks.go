@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 )
 
@@ -13,7 +14,7 @@ import (
 type Options struct {
 	Store       devices.Store
 	Credentials CredentialSource
-	Cookies     *devices.CookieCodec
+	Cookies     *browser.CookieCodec
 	// APIKey authenticates Kratos; AdminKey the admin API (empty: off).
 	APIKey    string
 	KeyHeader string
@@ -21,9 +22,7 @@ type Options struct {
 	MaxBody   int64
 	Rules     []Rule
 	Logger    *slog.Logger
-	// CacheTTL bounds how long a login hook trusts Kratos' credential list
-	// (see credentialCache); zero means one minute, negative turns the
-	// cache off.
+	// CacheTTL is RecorderOptions.CacheTTL.
 	CacheTTL time.Duration
 	Now      func() time.Time
 }
@@ -41,9 +40,6 @@ func New(o Options) (http.Handler, error) {
 	policy, err := NewPolicy(o.Rules)
 	if err != nil {
 		return nil, err
-	}
-	if o.CacheTTL == 0 {
-		o.CacheTTL = time.Minute
 	}
 	rec, err := NewRecorder(RecorderOptions{
 		Store: o.Store, Credentials: o.Credentials, Cookies: o.Cookies, Policy: policy,

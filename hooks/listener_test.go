@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/devices/sqlite"
 	"github.com/tandemauth/tandem/hooks"
@@ -117,7 +118,7 @@ type listener struct {
 	URL     string
 	Store   devices.Store
 	SQLite  *sqlite.Store
-	Cookies *devices.CookieCodec
+	Cookies *browser.CookieCodec
 	Kratos  *fakeKratos
 	Client  *http.Client
 }
@@ -149,7 +150,7 @@ func MustListen(tb testing.TB, o listenerOptions) *listener {
 			tb.Errorf("close store: %v", err)
 		}
 	})
-	cookies, err := devices.NewCookieCodec(cookieSecret)
+	cookies, err := browser.NewCookieCodec(cookieSecret)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -254,7 +255,7 @@ type payload struct {
 	// Cookie is the signed device cookie, if the browser had one.
 	Cookie string
 	// Report goes into transient_payload.tandem when set.
-	Report *devices.Report
+	Report *browser.Report
 	// UA and the client hints; desktop Chrome on Linux by default.
 	UA, CHMobile, CHPlatform string
 }
@@ -265,9 +266,8 @@ func (p payload) JSON(tb testing.TB) []byte {
 		p.UA, p.CHMobile, p.CHPlatform = desktopUA, "?0", `"Linux"`
 	}
 	hp := kratosext.HookPayload{
-		FlowID: p.FlowID, FlowType: "browser", Active: p.Active, IdentityID: p.IdentityID,
+		FlowID: p.FlowID, Active: p.Active, IdentityID: p.IdentityID,
 		DeviceCookie: p.Cookie, UserAgent: p.UA, CHMobile: p.CHMobile, CHPlatform: p.CHPlatform,
-		AcceptLang: "en-GB,en;q=0.9",
 	}
 	traits, err := json.Marshal(map[string]string{"email": p.Email})
 	if err != nil {

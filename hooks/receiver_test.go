@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/hooks"
 	"github.com/tandemauth/tandem/kratosext"
@@ -28,7 +29,7 @@ func TestReceiverRejectsBadRequests(t *testing.T) {
 	var id ids
 	identity := id.Next(kindIdentity)
 	l.Kratos.AddIdentity(identity)
-	deviceID := devices.NewDeviceID()
+	deviceID := browser.NewDeviceID()
 	valid := payload{FlowID: id.Next(kindFlow), IdentityID: identity, Email: "ada@example.com", Active: "password",
 		Cookie: l.Cookies.Encode(deviceID)}
 	body := valid.JSON(t)
@@ -108,7 +109,7 @@ func TestReceiverRejectsBadRequests(t *testing.T) {
 		{"flow_id with a control character", "POST", login, key, with(func(p *payload) { p.FlowID = "flow\x01" }), http.StatusBadRequest},
 		{"identity Kratos does not know", "POST", "/hooks/after-login?method=passkey", key, with(func(p *payload) {
 			p.IdentityID, p.Active = id.Next(kindIdentity), "passkey"
-			p.Report = &devices.Report{Ceremony: "passkey_login", CredentialID: "AAAAAAAAAAAAAAAAAAAAAA", Attachment: devices.AttachmentPlatform}
+			p.Report = &browser.Report{Ceremony: "passkey_login", CredentialID: "AAAAAAAAAAAAAAAAAAAAAA", Attachment: devices.AttachmentPlatform}
 		}), http.StatusUnprocessableEntity},
 	}
 	for _, tt := range tests {
@@ -171,7 +172,7 @@ func TestReceiverAcceptsWhatKratosMaySend(t *testing.T) {
 	var id ids
 	identity := id.Next(kindIdentity)
 	l.Kratos.AddIdentity(identity)
-	deviceID := devices.NewDeviceID()
+	deviceID := browser.NewDeviceID()
 	flow := id.Next(kindFlow)
 	// What body.jsonnet renders for a password login without JavaScript:
 	// nulls for what Kratos did not have, and a field from a newer body.
@@ -203,7 +204,7 @@ func TestReceiverRecordsLoginWithoutObservation(t *testing.T) {
 	var id ids
 	identity := id.Next(kindIdentity)
 	l.Kratos.AddIdentity(identity, passkey("ada-phone", aaguidGoogle, true))
-	deviceID := devices.NewDeviceID()
+	deviceID := browser.NewDeviceID()
 	flow := id.Next(kindFlow)
 	p := payload{FlowID: flow, IdentityID: identity, Email: "ada@example.com", Active: "password", Cookie: l.Cookies.Encode(deviceID)}
 	if status, b := l.Send(t, delivery{kratosext.AfterLogin, "password", p.JSON(t)}); status != http.StatusNoContent {
@@ -239,7 +240,7 @@ func TestReceiverLoginWithoutDeviceCookie(t *testing.T) {
 	var id ids
 	identity := id.Next(kindIdentity)
 	l.Kratos.AddIdentity(identity)
-	for _, cookie := range []string{"", "forged." + strings.Repeat("A", 43), l.Cookies.Encode(devices.NewDeviceID())[1:]} {
+	for _, cookie := range []string{"", "forged." + strings.Repeat("A", 43), l.Cookies.Encode(browser.NewDeviceID())[1:]} {
 		p := payload{FlowID: id.Next(kindFlow), IdentityID: identity, Email: "ada@example.com", Active: "password", Cookie: cookie}
 		if status, b := l.Send(t, delivery{kratosext.AfterLogin, "password", p.JSON(t)}); status != http.StatusNoContent {
 			t.Fatalf("cookie %q: status %d, body %s; want 204", cookie, status, b)
@@ -262,13 +263,13 @@ func TestReceiverJoinsTheBrowserReport(t *testing.T) {
 	l.Kratos.AddIdentity(identity, phone, laptop)
 	other := passkey("eve-phone", aaguidGoogle, true)
 	l.Kratos.AddIdentity(id.Next(kindIdentity), other)
-	deviceID := devices.NewDeviceID()
+	deviceID := browser.NewDeviceID()
 	cookie := l.Cookies.Encode(deviceID)
 	caps := devices.Capabilities{WebAuthn: devices.Supported, PlatformAuthenticator: devices.Supported, ConditionalMediation: devices.Unsupported}
 
 	// 1. Sign-up through the phone, reported in transient_payload.
 	reg := payload{FlowID: id.Next(kindFlow), IdentityID: identity, Email: "ada@example.com", Cookie: cookie,
-		Report: &devices.Report{Ceremony: "passkey_registration", CredentialID: browserID(t, phone),
+		Report: &browser.Report{Ceremony: "passkey_registration", CredentialID: browserID(t, phone),
 			Attachment: devices.AttachmentCrossPlatform, Transports: []string{"hybrid", "internal"}, Capabilities: caps}}
 	if status, b := l.Send(t, delivery{kratosext.AfterRegistration, "passkey", reg.JSON(t)}); status != http.StatusNoContent {
 		t.Fatalf("registration: status %d, body %s", status, b)
@@ -276,7 +277,7 @@ func TestReceiverJoinsTheBrowserReport(t *testing.T) {
 
 	// 2. A login through the phone, reported to /api/observe only.
 	loginFlow := id.Next(kindFlow)
-	obs, err := json.Marshal(devices.Report{Ceremony: "passkey_login", CredentialID: browserID(t, phone),
+	obs, err := json.Marshal(browser.Report{Ceremony: "passkey_login", CredentialID: browserID(t, phone),
 		Attachment: devices.AttachmentCrossPlatform, Capabilities: caps})
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +293,7 @@ func TestReceiverJoinsTheBrowserReport(t *testing.T) {
 	// 3. A login claiming another identity's credential: recorded as a
 	// login, the claim ignored.
 	forged := payload{FlowID: id.Next(kindFlow), IdentityID: identity, Email: "ada@example.com", Active: "passkey", Cookie: cookie,
-		Report: &devices.Report{Ceremony: "passkey_login", CredentialID: browserID(t, other), Attachment: devices.AttachmentPlatform}}
+		Report: &browser.Report{Ceremony: "passkey_login", CredentialID: browserID(t, other), Attachment: devices.AttachmentPlatform}}
 	if status, b := l.Send(t, delivery{kratosext.AfterLogin, "passkey", forged.JSON(t)}); status != http.StatusNoContent {
 		t.Fatalf("forged login: status %d, body %s", status, b)
 	}
@@ -341,7 +342,7 @@ func TestReceiverOddBrowserInput(t *testing.T) {
 	identity := id.Next(kindIdentity)
 	k := passkey("ada-laptop", aaguidKey, false)
 	l.Kratos.AddIdentity(identity, k)
-	deviceID := devices.NewDeviceID()
+	deviceID := browser.NewDeviceID()
 	cookie := l.Cookies.Encode(deviceID)
 
 	// A platform client hint with a tab and 70 bytes of multi-byte runes:
@@ -364,7 +365,7 @@ func TestReceiverOddBrowserInput(t *testing.T) {
 	// A settings report whose nonce the store cannot key on: the
 	// credential Kratos has is still reconciled, the report dropped.
 	settings := payload{FlowID: id.Next(kindFlow), IdentityID: identity, Email: "ada@example.com", Cookie: cookie,
-		Report: &devices.Report{Ceremony: "passkey_settings", CredentialID: browserID(t, k), Attachment: devices.AttachmentPlatform,
+		Report: &browser.Report{Ceremony: "passkey_settings", CredentialID: browserID(t, k), Attachment: devices.AttachmentPlatform,
 			Transports: []string{"internal"}, Nonce: "two words"}}
 	if status, b := l.Send(t, delivery{kratosext.AfterSettings, "passkey", settings.JSON(t)}); status != http.StatusNoContent {
 		t.Fatalf("settings with an odd nonce: status %d, body %s; want 204", status, b)
@@ -380,11 +381,11 @@ func TestReceiverIdempotent(t *testing.T) {
 	identity := id.Next(kindIdentity)
 	phone := passkey("ada-phone", aaguidGoogle, true)
 	l.Kratos.AddIdentity(identity, phone)
-	deviceID := devices.NewDeviceID()
+	deviceID := browser.NewDeviceID()
 	cookie := l.Cookies.Encode(deviceID)
 	loginOf := func(flow string) delivery {
 		p := payload{FlowID: flow, IdentityID: identity, Email: "ada@example.com", Active: "passkey", Cookie: cookie,
-			Report: &devices.Report{Ceremony: "passkey_login", CredentialID: browserID(t, phone), Attachment: devices.AttachmentCrossPlatform}}
+			Report: &browser.Report{Ceremony: "passkey_login", CredentialID: browserID(t, phone), Attachment: devices.AttachmentCrossPlatform}}
 		return delivery{kratosext.AfterLogin, "passkey", p.JSON(t)}
 	}
 	useCount := func() int64 {
@@ -456,7 +457,7 @@ func TestReceiverIdempotent(t *testing.T) {
 		laptop := passkey("bob-laptop", aaguidKey, false)
 		l.Kratos.AddIdentity(identity, laptop)
 		reg := payload{FlowID: id.Next(kindFlow), IdentityID: identity, Email: "bob@example.com", Cookie: cookie,
-			Report: &devices.Report{Ceremony: "passkey_registration", CredentialID: browserID(t, laptop),
+			Report: &browser.Report{Ceremony: "passkey_registration", CredentialID: browserID(t, laptop),
 				Attachment: devices.AttachmentPlatform, Transports: []string{"internal"}}}
 		for range 2 {
 			if status, b := l.Send(t, delivery{kratosext.AfterRegistration, "passkey", reg.JSON(t)}); status != http.StatusNoContent {
@@ -474,7 +475,7 @@ func TestReceiverIdempotent(t *testing.T) {
 			nonce string
 		}{{second, "nonce-1"}, {second, "nonce-1"}, {third, "nonce-2"}, {third, "nonce-2"}} {
 			p := payload{FlowID: settingsFlow, IdentityID: identity, Email: "bob@example.com", Cookie: cookie,
-				Report: &devices.Report{Ceremony: "passkey_settings", CredentialID: browserID(t, c.k),
+				Report: &browser.Report{Ceremony: "passkey_settings", CredentialID: browserID(t, c.k),
 					Attachment: devices.AttachmentCrossPlatform, Transports: []string{"hybrid", "internal"}, Nonce: c.nonce}}
 			if status, b := l.Send(t, delivery{kratosext.AfterSettings, "passkey", p.JSON(t)}); status != http.StatusNoContent {
 				t.Fatalf("settings %s: status %d, body %s", c.nonce, status, b)
@@ -531,13 +532,13 @@ func TestReceiverStoreFailure(t *testing.T) {
 		identity := id.Next(kindIdentity)
 		phone := passkey("ada-phone", aaguidGoogle, true)
 		l.Kratos.AddIdentity(identity, phone)
-		cookie := l.Cookies.Encode(devices.NewDeviceID())
-		report := &devices.Report{Ceremony: "passkey_registration", CredentialID: browserID(tb, phone),
+		cookie := l.Cookies.Encode(browser.NewDeviceID())
+		report := &browser.Report{Ceremony: "passkey_registration", CredentialID: browserID(tb, phone),
 			Attachment: devices.AttachmentCrossPlatform, Transports: []string{"hybrid"}}
 		reg := payload{FlowID: id.Next(kindFlow), IdentityID: identity, Email: "ada@example.com", Cookie: cookie, Report: report}
 		pw := payload{FlowID: id.Next(kindFlow), IdentityID: identity, Email: "ada@example.com", Active: "password", Cookie: cookie}
 		pk := payload{FlowID: id.Next(kindFlow), IdentityID: identity, Email: "ada@example.com", Active: "passkey", Cookie: cookie,
-			Report: &devices.Report{Ceremony: "passkey_login", CredentialID: browserID(tb, phone), Attachment: devices.AttachmentCrossPlatform}}
+			Report: &browser.Report{Ceremony: "passkey_login", CredentialID: browserID(tb, phone), Attachment: devices.AttachmentCrossPlatform}}
 		set := payload{FlowID: id.Next(kindFlow), IdentityID: identity, Email: "ada@example.com", Cookie: cookie}
 		return identity, []delivery{
 			{kratosext.AfterRegistration, "passkey", reg.JSON(tb)},
@@ -612,11 +613,11 @@ func TestReceiverPolicy(t *testing.T) {
 	l.Kratos.AddIdentity(admin, key, synced)
 	userPhone := passkey("user-phone", aaguidGoogle, true)
 	l.Kratos.AddIdentity(user, userPhone)
-	cookie := l.Cookies.Encode(devices.NewDeviceID())
+	cookie := l.Cookies.Encode(browser.NewDeviceID())
 	login := func(identity, email, method string, used *kratosext.WebAuthnCredential) (payload, delivery) {
 		p := payload{FlowID: id.Next(kindFlow), IdentityID: identity, Email: email, Active: method, Cookie: cookie}
 		if used != nil {
-			p.Report = &devices.Report{Ceremony: "passkey_login", CredentialID: browserID(t, *used), Attachment: devices.AttachmentCrossPlatform}
+			p.Report = &browser.Report{Ceremony: "passkey_login", CredentialID: browserID(t, *used), Attachment: devices.AttachmentCrossPlatform}
 		}
 		return p, delivery{kratosext.AfterLogin, method, p.JSON(t)}
 	}

@@ -9,10 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/kratosext"
 )
@@ -23,12 +22,13 @@ type RecorderOptions struct {
 	// Credentials is Kratos' admin API (or anything that answers the same).
 	Credentials CredentialSource
 	// Cookies verifies the device cookie Kratos forwards.
-	Cookies *devices.CookieCodec
+	Cookies *browser.CookieCodec
 	// Policy, if set, may refuse logins (after-login only).
 	Policy *Policy
 	Logger *slog.Logger
-	// CacheTTL keeps Kratos' credential lists for login hooks; zero turns
-	// the cache off. CacheSize bounds it (default 10,000 identities).
+	// CacheTTL keeps Kratos' credential lists for login hooks: zero means
+	// DefaultCacheTTL, a negative value turns the cache off. CacheSize
+	// bounds it (default 10,000 identities).
 	CacheTTL  time.Duration
 	CacheSize int
 	// Now is the clock; default time.Now.
@@ -40,7 +40,7 @@ type RecorderOptions struct {
 type Recorder struct {
 	store   devices.Store
 	creds   *credentialCache
-	cookies *devices.CookieCodec
+	cookies *browser.CookieCodec
 	policy  *Policy
 	logger  *slog.Logger
 }
@@ -59,6 +59,9 @@ func NewRecorder(o RecorderOptions) (*Recorder, error) {
 	if o.CacheSize <= 0 {
 		o.CacheSize = 10_000
 	}
+	if o.CacheTTL == 0 {
+		o.CacheTTL = DefaultCacheTTL
+	}
 	return &Recorder{
 		store:   o.Store,
 		creds:   newCredentialCache(o.Credentials, o.CacheTTL, o.CacheSize, o.Now),
@@ -67,6 +70,12 @@ func NewRecorder(o RecorderOptions) (*Recorder, error) {
 		logger:  o.Logger,
 	}, nil
 }
+
+// DefaultCacheTTL is how long a login hook trusts the credential list it
+// fetched from Kratos for an identity. A credential the browser names that
+// is not in the kept list makes the hook ask again, so a new passkey is
+// never refused; a removed one is trusted at most this long.
+const DefaultCacheTTL = time.Minute
 
 // TransientKey is the member of Kratos' transient_payload that carries
 // Tandem's report: {"tandem": {…}}.
@@ -106,11 +115,11 @@ func (r *Recorder) Handle(ctx context.Context, d Delivery) (Result, error) {
 // report finds what the browser said about this flow: the observation the
 // page posted to the UI (keyed by flow and device), else the copy in
 // transient_payload. Either is only the browser's word.
-func (r *Recorder) report(ctx context.Context, p *kratosext.HookPayload, deviceID string) (*devices.Report, string) {
+func (r *Recorder) report(ctx context.Context, p *kratosext.HookPayload, deviceID string) (*browser.Report, string) {
 	if deviceID != "" {
 		o, err := r.store.GetObservation(ctx, p.FlowID, deviceID)
 		if err == nil {
-			if rep, err := devices.DecodeReport(o.Data); err == nil {
+			if rep, err := browser.DecodeReport(o.Data); err == nil {
 				return &rep, "observation"
 			}
 			r.logger.WarnContext(ctx, "hook: stored observation does not decode", "flow_id", p.FlowID)
@@ -121,7 +130,7 @@ func (r *Recorder) report(ctx context.Context, p *kratosext.HookPayload, deviceI
 	if len(p.TransientPayload) > 0 && !bytes.Equal(p.TransientPayload, []byte("null")) {
 		var tp map[string]json.RawMessage
 		if json.Unmarshal(p.TransientPayload, &tp) == nil && len(tp[TransientKey]) > 0 {
-			if rep, err := devices.DecodeReport(tp[TransientKey]); err == nil {
+			if rep, err := browser.DecodeReport(tp[TransientKey]); err == nil {
 				return &rep, "transient_payload"
 			}
 			r.logger.WarnContext(ctx, "hook: transient_payload report does not decode", "flow_id", p.FlowID)
@@ -132,41 +141,19 @@ func (r *Recorder) report(ctx context.Context, p *kratosext.HookPayload, deviceI
 
 // device builds the device record from the cookie, the request headers
 // Kratos forwarded and the capabilities the page probed.
-func device(id string, p *kratosext.HookPayload, rep *devices.Report) devices.Device {
-	class, os, browser := devices.ClassifyUserAgent(p.UserAgent, p.CHMobile, p.CHPlatform)
-	d := devices.Device{ID: id, Class: class, OS: cleanName(os, 64), Browser: cleanName(browser, 64)}
+func device(id string, p *kratosext.HookPayload, rep *browser.Report) devices.Device {
+	class, os, browser := browser.Classify(p.UserAgent, p.CHMobile, p.CHPlatform)
+	d := devices.Device{ID: id, Class: class, OS: os, Browser: browser}
 	if rep != nil {
 		d.Capabilities = rep.Capabilities
 	}
 	return d
 }
 
-// cleanName makes a name the browser controls (the platform client hint
-// is copied as it came) storable: valid UTF-8, no control characters, at
-// most n bytes cut at a rune boundary. The store rejects anything else,
-// and a hook must not fail because a browser sent an odd header.
-func cleanName(s string, n int) string {
-	s = strings.ToValidUTF8(s, "")
-	s = strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return strings.TrimSpace(s[:n])
-}
-
 // verified finds the reported credential among the identity's Kratos
 // credentials. It returns nil when the browser named none, or one the
 // identity does not own (logged: a forged or confused report).
-func (r *Recorder) verified(ctx context.Context, p *kratosext.HookPayload, rep *devices.Report, fresh bool) (*kratosext.WebAuthnCredential, []kratosext.WebAuthnCredential, error) {
+func (r *Recorder) verified(ctx context.Context, p *kratosext.HookPayload, rep *browser.Report, fresh bool) (*kratosext.WebAuthnCredential, []kratosext.WebAuthnCredential, error) {
 	var want string
 	if rep != nil && rep.CredentialID != "" {
 		id, err := devices.CredentialIDFromBrowser(rep.CredentialID)
@@ -184,7 +171,7 @@ func (r *Recorder) verified(ctx context.Context, p *kratosext.HookPayload, rep *
 		creds, err = r.creds.lookup(ctx, p.IdentityID, want)
 	}
 	if errors.Is(err, kratosext.ErrIdentityNotFound) {
-		return nil, nil, fmt.Errorf("%w: %v", ErrRejected, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrRejected, err)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -203,7 +190,7 @@ func (r *Recorder) verified(ctx context.Context, p *kratosext.HookPayload, rep *
 }
 
 // credential merges what Kratos verified with what the browser reported.
-func credential(identityID string, k *kratosext.WebAuthnCredential, rep *devices.Report) (devices.Credential, error) {
+func credential(identityID string, k *kratosext.WebAuthnCredential, rep *browser.Report) (devices.Credential, error) {
 	id, err := devices.CredentialIDFromAdmin(k.ID)
 	if err != nil {
 		return devices.Credential{}, err
@@ -225,7 +212,7 @@ func credential(identityID string, k *kratosext.WebAuthnCredential, rep *devices
 	return c, nil
 }
 
-func (r *Recorder) login(ctx context.Context, p *kratosext.HookPayload, deviceID, method string, rep *devices.Report, source string) (Result, error) {
+func (r *Recorder) login(ctx context.Context, p *kratosext.HookPayload, deviceID, method string, rep *browser.Report, source string) (Result, error) {
 	var k *kratosext.WebAuthnCredential
 	if rep != nil && rep.CredentialID != "" {
 		// Only a claimed credential needs Kratos' word. A password or code
@@ -258,7 +245,7 @@ func (r *Recorder) login(ctx context.Context, p *kratosext.HookPayload, deviceID
 	if k != nil {
 		c, err := credential(p.IdentityID, k, rep)
 		if err != nil {
-			return Result{}, fmt.Errorf("%w: %v", ErrRejected, err)
+			return Result{}, fmt.Errorf("%w: %w", ErrRejected, err)
 		}
 		// A login reports only the attachment; transports come from the
 		// registration Tandem recorded.
@@ -296,7 +283,7 @@ func (r *Recorder) via(ctx context.Context, id devices.CredentialID, attachment 
 	return devices.ViaLocal
 }
 
-func (r *Recorder) registration(ctx context.Context, p *kratosext.HookPayload, deviceID, method string, rep *devices.Report) error {
+func (r *Recorder) registration(ctx context.Context, p *kratosext.HookPayload, deviceID, method string, rep *browser.Report) error {
 	if deviceID == "" {
 		r.logger.DebugContext(ctx, "hook: registration without a device cookie; nothing to record", "flow_id", p.FlowID)
 		return nil
@@ -329,13 +316,13 @@ func (r *Recorder) registration(ctx context.Context, p *kratosext.HookPayload, d
 	}
 	c, err := credential(p.IdentityID, k, rep)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrRejected, err)
+		return fmt.Errorf("%w: %w", ErrRejected, err)
 	}
 	_, err = r.store.RecordRegistration(ctx, devices.Registration{Key: key, Method: method, Credential: c, Device: device(deviceID, p, rep)})
 	return r.storeErr("record registration", err)
 }
 
-func (r *Recorder) settings(ctx context.Context, p *kratosext.HookPayload, deviceID, method string, rep *devices.Report) error {
+func (r *Recorder) settings(ctx context.Context, p *kratosext.HookPayload, deviceID, method string, rep *browser.Report) error {
 	_, creds, err := r.verified(ctx, p, nil, true)
 	if err != nil {
 		return err
@@ -356,7 +343,7 @@ func (r *Recorder) settings(ctx context.Context, p *kratosext.HookPayload, devic
 		r.logger.InfoContext(ctx, "hook: credentials removed in Kratos", "identity_id", p.IdentityID, "count", len(removed))
 	}
 	if rep == nil || deviceID == "" || rep.CredentialID == "" ||
-		(rep.Ceremony != "passkey_settings" && rep.Ceremony != "webauthn_registration") {
+		(rep.Ceremony != kratosext.PasskeySettings && rep.Ceremony != kratosext.SecurityKeyRegistration) {
 		return nil
 	}
 	key := devices.EventKey{Point: string(kratosext.AfterSettings), FlowID: p.FlowID, Nonce: rep.Nonce}
@@ -376,7 +363,7 @@ func (r *Recorder) settings(ctx context.Context, p *kratosext.HookPayload, devic
 	}
 	c, err := credential(p.IdentityID, &creds[i], rep)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrRejected, err)
+		return fmt.Errorf("%w: %w", ErrRejected, err)
 	}
 	_, err = r.store.RecordRegistration(ctx, devices.Registration{
 		Key:    key,
@@ -398,7 +385,7 @@ func (r *Recorder) storeErr(what string, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, devices.ErrInvalid):
-		return fmt.Errorf("%w: %s: %v", ErrRejected, what, err)
+		return fmt.Errorf("%w: %s: %w", ErrRejected, what, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -35,7 +35,7 @@ var ErrIdentityNotFound = errors.New("kratos: identity not found")
 // from Kratos' admin API (GET /admin/identities/{id} with
 // include_credential; without it Kratos omits them).
 func (c *Client) IdentityCredentials(ctx context.Context, identityID string) ([]WebAuthnCredential, error) {
-	u := *c.admin
+	u := *c.adminURL
 	u.Path += "/admin/identities/" + url.PathEscape(identityID)
 	u.RawQuery = "include_credential=passkey&include_credential=webauthn"
 	var ident struct {
@@ -87,23 +87,4 @@ func (c *Client) IdentityCredentials(ctx context.Context, identityID string) ([]
 		}
 	}
 	return out, nil
-}
-
-// IdentityByIdentifier returns the id of the identity whose credentials
-// identifier (here the e-mail address) is identifier. Returns
-// ErrIdentityNotFound when there is none.
-func (c *Client) IdentityByIdentifier(ctx context.Context, identifier string) (string, error) {
-	u := *c.admin
-	u.Path += "/admin/identities"
-	u.RawQuery = "credentials_identifier=" + url.QueryEscape(identifier)
-	var list []struct {
-		ID string `json:"id"`
-	}
-	if err := c.getJSON(ctx, u.String(), "", &list); err != nil {
-		return "", fmt.Errorf("find identity: %w", err)
-	}
-	if len(list) == 0 {
-		return "", ErrIdentityNotFound
-	}
-	return list[0].ID, nil
 }

@@ -20,6 +20,15 @@ const (
 	SecurityKeyRegistration CeremonyKind = "webauthn_registration"
 )
 
+// Valid reports whether k is one of the ceremonies above.
+func (k CeremonyKind) Valid() bool {
+	switch k {
+	case PasskeyLogin, PasskeyRegistration, PasskeySettings, SecurityKeyLogin, SecurityKeyRegistration:
+		return true
+	}
+	return false
+}
+
 // triggers maps Kratos' onclick/onload trigger names to ceremonies.
 var triggers = map[string]CeremonyKind{
 	"oryPasskeyLogin":                 PasskeyLogin,

@@ -26,7 +26,20 @@ var (
 	ErrNoSession = errors.New("kratos: no active session")
 	// ErrUnavailable means Kratos could not be reached or failed (5xx).
 	ErrUnavailable = errors.New("kratos: unavailable")
+	// ErrTimeout means Kratos did not answer within the client's timeout
+	// (or the caller's deadline). It wraps context.DeadlineExceeded too.
+	ErrTimeout = errors.New("kratos: timed out")
 )
+
+// transportError classifies an error from the HTTP client: a timeout is
+// ErrTimeout, anything else ErrUnavailable. Both keep the cause.
+func transportError(err error) error {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
 
 // APIError is an error answer from Kratos' JSON API, for the cases a UI acts
 // on: a session is missing or too weak, and Kratos says where to send the
@@ -76,14 +89,14 @@ type Options struct {
 
 // Client talks to one Kratos. It is safe for concurrent use.
 type Client struct {
-	public   *url.URL // browser-facing
-	internal *url.URL
-	admin    *url.URL
+	browser  *url.URL // Kratos' public API as browsers see it
+	internal *url.URL // the same, as Tandem reaches it
+	adminURL *url.URL
 	http     *http.Client
-	// Public and Admin are the generated SDK clients, for the calls that are
-	// not on a hot path.
-	Public *ory.APIClient
-	Admin  *ory.APIClient
+	// public and admin are kratos-client-go's clients, for the calls in
+	// sdk.go.
+	public *ory.APIClient
+	admin  *ory.APIClient
 }
 
 // NewClient builds a client. It does not contact Kratos.
@@ -132,12 +145,12 @@ func NewClient(o Options) (*Client, error) {
 		return ory.NewAPIClient(cfg)
 	}
 	return &Client{
-		public:   pub,
+		browser:  pub,
 		internal: internal,
-		admin:    admin,
+		adminURL: admin,
 		http:     hc,
-		Public:   newSDK(internal),
-		Admin:    newSDK(admin),
+		public:   newSDK(internal),
+		admin:    newSDK(admin),
 	}, nil
 }
 
@@ -151,12 +164,12 @@ func parseBase(what, raw string) (*url.URL, error) {
 }
 
 // PublicURL is Kratos' browser-facing base URL, without a trailing slash.
-func (c *Client) PublicURL() *url.URL { u := *c.public; return &u }
+func (c *Client) PublicURL() *url.URL { u := *c.browser; return &u }
 
 // BrowserFlowURL is where the browser goes to start a flow of kind. Only the
 // query parameters Kratos understands for that kind are passed on.
 func (c *Client) BrowserFlowURL(kind FlowKind, q url.Values) string {
-	u := *c.public
+	u := *c.browser
 	u.Path += "/self-service/" + string(kind) + "/browser"
 	out := url.Values{}
 	for _, k := range []string{"return_to", "refresh", "aal", "login_challenge", "organization", "via"} {
@@ -272,23 +285,6 @@ func (c *Client) Whoami(ctx context.Context, cookie string) (*Session, error) {
 	return &s, nil
 }
 
-// LogoutURL creates a browser logout flow for the session in cookie and
-// returns the URL the browser must visit to end it.
-func (c *Client) LogoutURL(ctx context.Context, cookie, returnTo string) (string, error) {
-	u := *c.internal
-	u.Path += "/self-service/logout/browser"
-	if returnTo != "" {
-		u.RawQuery = "return_to=" + url.QueryEscape(returnTo)
-	}
-	var out struct {
-		LogoutURL string `json:"logout_url"`
-	}
-	if err := c.getJSON(ctx, u.String(), cookie, &out); err != nil {
-		return "", fmt.Errorf("create logout flow: %w", err)
-	}
-	return out.LogoutURL, nil
-}
-
 // Ready reports whether Kratos' public API answers its readiness probe.
 func (c *Client) Ready(ctx context.Context) error {
 	u := *c.internal
@@ -299,7 +295,7 @@ func (c *Client) Ready(ctx context.Context) error {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return transportError(err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
@@ -323,21 +319,21 @@ func (c *Client) getJSON(ctx context.Context, rawURL, cookie string, dst any) er
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return ctx.Err() // the browser went away; nothing to report
 		}
-		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return transportError(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return fmt.Errorf("%w: read response: %v", ErrUnavailable, err)
+		return fmt.Errorf("read response: %w", transportError(err))
 	}
 	if resp.StatusCode == http.StatusOK {
 		// The v2 decoder parses a flow in well under half the time of
 		// encoding/json's, on the page-render hot path.
 		if err := jsonv2.Unmarshal(body, dst); err != nil {
-			return fmt.Errorf("%w: decode response: %v", ErrUnavailable, err)
+			return fmt.Errorf("%w: decode response: %w", ErrUnavailable, err)
 		}
 		return nil
 	}

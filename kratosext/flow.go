@@ -205,24 +205,9 @@ func (u *UI) NodeByName(name string) (*Node, bool) {
 	return nil, false
 }
 
-// HasGroup reports whether any node belongs to group.
-func (u *UI) HasGroup(group string) bool {
-	for i := range u.Nodes {
-		if u.Nodes[i].Group == group {
-			return true
-		}
-	}
-	return false
-}
-
 // IsHidden reports whether a node renders nothing visible.
 func (n *Node) IsHidden() bool {
 	return n.Type == NodeInput && n.Attributes.InputType == "hidden"
-}
-
-// IsSubmit reports whether a node is a submit or plain button.
-func (n *Node) IsSubmit() bool {
-	return n.Type == NodeInput && (n.Attributes.InputType == "submit" || n.Attributes.InputType == "button")
 }
 
 // LabelText is the text a person reads next to the node.

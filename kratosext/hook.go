@@ -31,8 +31,6 @@ type HookPayload struct {
 	// per-submit nonce) it makes deliveries idempotent, since Kratos v1.3.1
 	// sends no header that stays the same across retries.
 	FlowID string `json:"flow_id"`
-	// FlowType is "browser" or "api".
-	FlowType string `json:"flow_type,omitempty"`
 	// Active is the method the flow was completed with, when Kratos says
 	// (login: passkey, webauthn, password, code, …).
 	Active string `json:"flow_active,omitempty"`
@@ -50,11 +48,9 @@ type HookPayload struct {
 	// browser also sends to Kratos (cookies ignore ports).
 	DeviceCookie string `json:"device_cookie,omitempty"`
 	// Request headers Kratos forwards (first value of each).
-	UserAgent   string `json:"user_agent,omitempty"`
-	CHMobile    string `json:"ch_mobile,omitempty"`
-	CHPlatform  string `json:"ch_platform,omitempty"`
-	CHPlatformV string `json:"ch_platform_version,omitempty"`
-	AcceptLang  string `json:"accept_language,omitempty"`
+	UserAgent  string `json:"user_agent,omitempty"`
+	CHMobile   string `json:"ch_mobile,omitempty"`
+	CHPlatform string `json:"ch_platform,omitempty"`
 }
 
 // nilUUID is what Kratos puts in ids it has not assigned yet.
@@ -127,20 +123,4 @@ func Interrupt(id int64, text string) HookMessages {
 		InstancePtr: "#/",
 		Messages:    []Text{{ID: id, Text: text, Type: "error"}},
 	}}}
-}
-
-// IdentityPatch is the body of a 200 answer that replaces whole identity
-// fields (traits, metadata_public, metadata_admin, state). Kratos honours it
-// only in registration and settings hooks with response.parse, before the
-// identity is persisted.
-type IdentityPatch struct {
-	Identity PatchedIdentity `json:"identity"`
-}
-
-// PatchedIdentity lists the fields a hook may replace; nil ones stay.
-type PatchedIdentity struct {
-	Traits         json.RawMessage `json:"traits,omitempty"`
-	MetadataPublic json.RawMessage `json:"metadata_public,omitempty"`
-	MetadataAdmin  json.RawMessage `json:"metadata_admin,omitempty"`
-	State          string          `json:"state,omitempty"`
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/go-webauthn/webauthn/protocol"
 
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/kratosext"
 )
@@ -29,7 +30,7 @@ func (s *Server) device(c *gin.Context) devices.Device {
 // deviceByID is device for a device id the caller has verified (the API
 // routes read the cookie themselves).
 func (s *Server) deviceByID(c *gin.Context, id string) devices.Device {
-	class, os, browser := devices.ClassifyUserAgent(c.GetHeader("User-Agent"), c.GetHeader("Sec-CH-UA-Mobile"), c.GetHeader("Sec-CH-UA-Platform"))
+	class, os, browser := browser.Classify(c.GetHeader("User-Agent"), c.GetHeader("Sec-CH-UA-Mobile"), c.GetHeader("Sec-CH-UA-Platform"))
 	d := devices.Device{ID: id, Class: class, OS: os, Browser: browser}
 	if fresh, _ := c.Request.Context().Value(newDeviceKey{}).(bool); d.ID == "" || fresh {
 		return d

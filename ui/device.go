@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/tandemauth/tandem/devices"
+	"github.com/tandemauth/tandem/browser"
 )
 
 type deviceKey struct{}
@@ -27,14 +27,14 @@ func (s *Server) deviceCookie() gin.HandlerFunc {
 	secure := s.publicURL.Scheme == "https"
 	return func(c *gin.Context) {
 		id := ""
-		if v, err := c.Cookie(devices.DeviceCookieName); err == nil {
+		if v, err := c.Cookie(browser.CookieName); err == nil {
 			id, _ = s.cookies.Decode(v)
 		}
 		fresh := id == ""
 		if fresh {
-			id = devices.NewDeviceID()
+			id = browser.NewDeviceID()
 			http.SetCookie(c.Writer, &http.Cookie{
-				Name:     devices.DeviceCookieName,
+				Name:     browser.CookieName,
 				Value:    s.cookies.Encode(id),
 				Path:     "/",
 				MaxAge:   int(deviceCookieMaxAge / time.Second),

@@ -70,12 +70,12 @@ func classify(err error) *httpError {
 		return he
 	}
 	switch {
+	case errors.Is(err, kratosext.ErrTimeout):
+		return &httpError{Status: http.StatusGatewayTimeout, Title: "Sign-in is taking too long",
+			Public: "The sign-in service did not answer in time. Please try again.", Err: err}
 	case errors.Is(err, kratosext.ErrUnavailable):
 		return &httpError{Status: http.StatusBadGateway, Title: "Sign-in is unavailable right now",
 			Public: "We can't reach the sign-in service at the moment. Please try again in a minute.", Err: err}
-	case errors.Is(err, context.DeadlineExceeded):
-		return &httpError{Status: http.StatusGatewayTimeout, Title: "Sign-in is taking too long",
-			Public: "The sign-in service did not answer in time. Please try again.", Err: err}
 	case errors.Is(err, context.Canceled):
 		return &httpError{Status: 499, Title: "Request cancelled", Public: "The request was cancelled.", Err: err}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/go-webauthn/webauthn/protocol"
 
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/kratosext"
 )
@@ -70,7 +71,7 @@ func (s *Server) sameOrigin(c *gin.Context) bool {
 
 // requestDevice verifies the device cookie of an API request.
 func (s *Server) requestDevice(c *gin.Context) (string, bool) {
-	v, err := c.Cookie(devices.DeviceCookieName)
+	v, err := c.Cookie(browser.CookieName)
 	if err == nil {
 		if id, err := s.cookies.Decode(v); err == nil {
 			return id, true
@@ -120,7 +121,7 @@ func (s *Server) handleDevice(c *gin.Context) {
 	if !readJSON(c, 2<<10, &req) {
 		return
 	}
-	class, os, browser := devices.ClassifyUserAgent(c.GetHeader("User-Agent"), c.GetHeader("Sec-CH-UA-Mobile"), c.GetHeader("Sec-CH-UA-Platform"))
+	class, os, browser := browser.Classify(c.GetHeader("User-Agent"), c.GetHeader("Sec-CH-UA-Mobile"), c.GetHeader("Sec-CH-UA-Platform"))
 	d, err := s.store.UpsertDevice(c.Request.Context(), devices.Device{ID: id, Class: class, OS: os, Browser: browser, Capabilities: req.Capabilities})
 	if errors.Is(err, devices.ErrInvalid) {
 		apiError(c, http.StatusBadRequest, err.Error())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 )
 
@@ -64,15 +65,22 @@ func (s *Server) handleObserve(c *gin.Context) {
 		apiError(c, http.StatusBadRequest, "flow_id must be a Kratos flow id")
 		return
 	}
-	if _, err := devices.DecodeReport(req.Report); err != nil {
+	rep, err := browser.DecodeReport(req.Report)
+	if err != nil {
+		apiError(c, http.StatusBadRequest, "report: "+err.Error())
+		return
+	}
+	// Only the fields Tandem reads are kept, whatever else was sent.
+	data, err := rep.Encode()
+	if err != nil {
 		apiError(c, http.StatusBadRequest, "report: "+err.Error())
 		return
 	}
 	err = s.store.PutObservation(c.Request.Context(), devices.Observation{
 		FlowID:    req.FlowID,
 		DeviceID:  device,
-		Data:      req.Report,
-		ExpiresAt: time.Now().Add(observationTTL),
+		Data:      data,
+		ExpiresAt: s.now().Add(observationTTL),
 	})
 	if err != nil {
 		s.logger.ErrorContext(c.Request.Context(), "store observation", "flow_id", req.FlowID, "err", err)

@@ -8,14 +8,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tandemauth/tandem/devices"
+	"github.com/tandemauth/tandem/browser"
 )
 
 func TestObserve(t *testing.T) {
 	fk, _ := fixtures(t)
-	s, _ := newTestServer(t, fk)
-	device := devices.NewDeviceID()
-	cookie := devices.DeviceCookieName + "=" + s.cookies.Encode(device)
+	// A stopped clock: the limiter's minute cannot roll over mid-test.
+	// (Near the real time: the store checks expiry by its own clock.)
+	now := time.Now().Truncate(time.Minute).Add(30 * time.Second)
+	s, _ := newTestServerWith(t, fk, func(o *Options) { o.Now = func() time.Time { return now } })
+	device := browser.NewDeviceID()
+	cookie := browser.CookieName + "=" + s.cookies.Encode(device)
 	const flow = "11111111-2222-3333-4444-555555555555"
 	good := `{"flow_id":"` + flow + `","report":{"ceremony":"passkey_login","credential_id":"AAECAwQFBgcICQoLDA0ODw","attachment":"cross-platform","capabilities":{"webauthn":true}}}`
 
@@ -43,7 +46,7 @@ func TestObserve(t *testing.T) {
 		{"no origin", good, func(r *http.Request) { r.Header.Del("Origin") }, 403},
 		{"form post", good, func(r *http.Request) { r.Header.Set("Content-Type", "application/x-www-form-urlencoded") }, 415},
 		{"no device cookie", good, func(r *http.Request) { r.Header.Del("Cookie") }, 400},
-		{"forged device cookie", good, func(r *http.Request) { r.Header.Set("Cookie", devices.DeviceCookieName+"="+device+".AAAA") }, 400},
+		{"forged device cookie", good, func(r *http.Request) { r.Header.Set("Cookie", browser.CookieName+"="+device+".AAAA") }, 400},
 		{"malformed json", `{"flow_id":`, nil, 400},
 		{"bad flow id", strings.Replace(good, flow, "not-a-flow", 1), nil, 400},
 		{"bad report", strings.Replace(good, "passkey_login", "steal", 1), nil, 400},
@@ -71,11 +74,12 @@ func TestObserve(t *testing.T) {
 	if err != nil {
 		t.Fatalf("good report not stored: %v", err)
 	}
-	if ttl := time.Until(o.ExpiresAt); ttl < 30*time.Minute || ttl > 40*time.Minute {
+	if ttl := o.ExpiresAt.Sub(now); ttl != observationTTL {
 		t.Errorf("observation expires in %v", ttl)
 	}
 
-	// The limiter: a device gets a bounded number of reports a minute.
+	// The limiter: a device gets a bounded number of reports a minute,
+	// and a new minute brings a new budget.
 	var limited bool
 	for i := 0; i < 40; i++ {
 		if post(good, nil).Code == http.StatusTooManyRequests {
@@ -86,6 +90,10 @@ func TestObserve(t *testing.T) {
 	if !limited {
 		t.Error("40 reports in a minute were all accepted")
 	}
+	now = now.Add(time.Minute)
+	if rec := post(good, nil); rec.Code != http.StatusNoContent {
+		t.Errorf("a report in the next minute: %d %s", rec.Code, rec.Body)
+	}
 }
 
 func TestDeviceCookieIsSetSignedAndKept(t *testing.T) {
@@ -94,7 +102,7 @@ func TestDeviceCookieIsSetSignedAndKept(t *testing.T) {
 	rec := get(t, s.Handler(), "/login?flow="+byName["login"])
 	var set *http.Cookie
 	for _, c := range rec.Result().Cookies() {
-		if c.Name == devices.DeviceCookieName {
+		if c.Name == browser.CookieName {
 			set = c
 		}
 	}
@@ -110,7 +118,7 @@ func TestDeviceCookieIsSetSignedAndKept(t *testing.T) {
 	rec = httptest.NewRecorder()
 	s.Handler().ServeHTTP(rec, req)
 	for _, c := range rec.Result().Cookies() {
-		if c.Name == devices.DeviceCookieName {
+		if c.Name == browser.CookieName {
 			t.Fatalf("a valid device cookie was replaced")
 		}
 	}

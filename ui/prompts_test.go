@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/devices/sqlite"
 	"github.com/tandemauth/tandem/kratosext"
@@ -91,7 +92,7 @@ type promptEnv struct {
 	store   *sqlite.Store
 	clock   *testClock
 	kratos  *sessionKratos
-	cookies *devices.CookieCodec
+	cookies *browser.CookieCodec
 	seq     int
 }
 
@@ -114,7 +115,7 @@ func newPromptEnv(t *testing.T, cfg devices.PromptConfig) *promptEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	cookies, err := devices.NewCookieCodec(strings.Repeat("s", 32))
+	cookies, err := browser.NewCookieCodec(strings.Repeat("s", 32))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,9 +143,9 @@ func (e *promptEnv) newUser(class devices.DeviceClass, caps devices.Capabilities
 	e.seq++
 	u := &user{
 		identity: fmt.Sprintf("9a3c0f1e-0000-4000-8000-%012d", e.seq),
-		device:   devices.Device{ID: devices.NewDeviceID(), Class: class, Capabilities: caps},
+		device:   devices.Device{ID: browser.NewDeviceID(), Class: class, Capabilities: caps},
 		ua:       desktopUA,
-		token:    "session-" + devices.NewDeviceID(),
+		token:    "session-" + browser.NewDeviceID(),
 	}
 	if class.Mobile() {
 		u.ua = phoneUA
@@ -234,7 +235,7 @@ func (e *promptEnv) request(u *user, method, target string, body url.Values, hea
 	}
 	if u != nil {
 		req.Header.Set("User-Agent", u.ua)
-		req.Header.Set("Cookie", devices.DeviceCookieName+"="+e.cookies.Encode(u.device.ID)+"; ory_kratos_session="+u.token)
+		req.Header.Set("Cookie", browser.CookieName+"="+e.cookies.Encode(u.device.ID)+"; ory_kratos_session="+u.token)
 	}
 	for k, v := range header {
 		if v == "" {
@@ -397,7 +398,7 @@ func TestPostCDAPromptNever(t *testing.T) {
 	e.wantEvents(u, "prompt_shown post_cda", "prompt_refused post_cda")
 
 	// Never is per device: the same person on another computer is asked.
-	other := &user{identity: u.identity, device: devices.Device{ID: devices.NewDeviceID(), Class: devices.ClassDesktop,
+	other := &user{identity: u.identity, device: devices.Device{ID: browser.NewDeviceID(), Class: devices.ClassDesktop,
 		Capabilities: passkeyReadyDesktop}, ua: desktopUA, token: u.token}
 	e.login(other, "passkey", credID("phone"), devices.ViaHybrid)
 	shown(t, e.cont(other, "/welcome"), devices.PromptPostCDA)

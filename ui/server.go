@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/kratosext"
 )
@@ -26,7 +27,7 @@ type Options struct {
 	// Store keeps the browser's observations (and, later, prompt state).
 	Store devices.Store
 	// Cookies signs the device cookie.
-	Cookies *devices.CookieCodec
+	Cookies *browser.CookieCodec
 	Logger  *slog.Logger
 	// PublicURL is where browsers reach this UI.
 	PublicURL string
@@ -44,7 +45,7 @@ type Options struct {
 type Server struct {
 	kratos       *kratosext.Client
 	store        devices.Store
-	cookies      *devices.CookieCodec
+	cookies      *browser.CookieCodec
 	limiter      *rateLimiter
 	devices      *deviceCache
 	origin       string
@@ -101,7 +102,7 @@ func New(o Options) (*Server, error) {
 		kratos:        o.Kratos,
 		store:         o.Store,
 		cookies:       o.Cookies,
-		limiter:       newRateLimiter(30, time.Now),
+		limiter:       newRateLimiter(30, o.Now),
 		devices:       newDeviceCache(time.Minute, 10_000, o.Now),
 		origin:        originOf(pub.String()),
 		logger:        o.Logger.With("component", "ui"),

@@ -19,7 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/html"
 
-	"github.com/tandemauth/tandem/devices"
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices/sqlite"
 	"github.com/tandemauth/tandem/kratosext"
 )
@@ -108,6 +108,13 @@ func fixtures(tb testing.TB) (*fakeKratos, map[string]string) {
 
 func newTestServer(tb testing.TB, kratos http.Handler) (*Server, *httptest.Server) {
 	tb.Helper()
+	return newTestServerWith(tb, kratos, nil)
+}
+
+// newTestServerWith is newTestServer with the options adjusted by edit
+// (a clock, prompt settings) before the server is built.
+func newTestServerWith(tb testing.TB, kratos http.Handler, edit func(*Options)) (*Server, *httptest.Server) {
+	tb.Helper()
 	k := httptest.NewServer(kratos)
 	tb.Cleanup(k.Close)
 	client, err := kratosext.NewClient(kratosext.Options{PublicURL: "http://localhost:4433", InternalURL: k.URL, AdminURL: k.URL})
@@ -123,11 +130,15 @@ func newTestServer(tb testing.TB, kratos http.Handler) (*Server, *httptest.Serve
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { store.Close() })
-	cookies, err := devices.NewCookieCodec(strings.Repeat("s", 32))
+	cookies, err := browser.NewCookieCodec(strings.Repeat("s", 32))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s, err := New(Options{Kratos: client, Store: store, Cookies: cookies, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PublicURL: "http://localhost:4455"})
+	o := Options{Kratos: client, Store: store, Cookies: cookies, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PublicURL: "http://localhost:4455"}
+	if edit != nil {
+		edit(&o)
+	}
+	s, err := New(o)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -12,8 +12,10 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/hooks"
+	"github.com/tandemauth/tandem/kratosext"
 )
 
 // identity is one Kratos identity the bench logs in.
@@ -137,7 +139,7 @@ func (k *kratos) registerPasskey(ctx context.Context, email, deviceCookie string
 	if err != nil {
 		return identity{}, err
 	}
-	jar.SetCookies(pub, []*http.Cookie{{Name: devices.DeviceCookieName, Value: deviceCookie, Path: "/"}})
+	jar.SetCookies(pub, []*http.Cookie{{Name: browser.CookieName, Value: deviceCookie, Path: "/"}})
 	c := *k.http
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -172,7 +174,7 @@ func (k *kratos) registerPasskey(ctx context.Context, email, deviceCookie string
 	if err != nil {
 		return identity{}, err
 	}
-	report := devices.Report{Ceremony: "passkey_registration", CredentialID: credID, Attachment: attachment, Transports: transports,
+	report := browser.Report{Ceremony: kratosext.PasskeyRegistration, CredentialID: credID, Attachment: attachment, Transports: transports,
 		Capabilities: devices.Capabilities{WebAuthn: devices.Supported, PlatformAuthenticator: devices.Supported, ConditionalMediation: devices.Supported}}
 	var done struct {
 		Identity struct {

@@ -47,6 +47,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/devices/sqlite"
 	"github.com/tandemauth/tandem/hooks"
@@ -163,7 +164,7 @@ type bench struct {
 	dbPath   string
 	kratos   *kratostest.Kratos
 	kc       *kratosext.Client
-	cookies  *devices.CookieCodec
+	cookies  *browser.CookieCodec
 	logger   *slog.Logger
 	server   *http.Server
 	handler  atomic.Pointer[http.Handler]
@@ -208,7 +209,7 @@ func setUp(ctx context.Context, c config, dir string, stdout io.Writer) (*bench,
 	}
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	cookies, err := devices.NewCookieCodec(hex.EncodeToString(secret))
+	cookies, err := browser.NewCookieCodec(hex.EncodeToString(secret))
 	if err != nil {
 		return b, err
 	}
@@ -286,7 +287,7 @@ func setUp(ctx context.Context, c config, dir string, stdout io.Writer) (*bench,
 		return b, err
 	}
 	for i := range b.password {
-		b.password[i].DeviceID = devices.NewDeviceID()
+		b.password[i].DeviceID = browser.NewDeviceID()
 		b.password[i].Cookie = cookies.Encode(b.password[i].DeviceID)
 	}
 	fmt.Fprintf(stdout, "%d password identities imported through the admin API in %v\n", len(b.password), time.Since(t0).Round(time.Millisecond))
@@ -310,7 +311,7 @@ func (b *bench) listen(ttl time.Duration) error {
 // phone (used from a desktop over hybrid), half with a passkey in the
 // desktop's own authenticator, one at a time: Kratos on SQLite answers
 // concurrent sign-ups with "database is locked".
-func (b *bench) signUpPasskeys(ctx context.Context, k *kratos, cookies *devices.CookieCodec, n int) error {
+func (b *bench) signUpPasskeys(ctx context.Context, k *kratos, cookies *browser.CookieCodec, n int) error {
 	phone := authenticator{aaguid: mustAAGUID("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4"), synced: true}   // Google Password Manager
 	laptop := authenticator{aaguid: mustAAGUID("adce0002-35bc-c60a-648b-0b25f1f05503"), synced: false} // Chrome on Mac
 	out := make([]identity, n)
@@ -321,7 +322,7 @@ func (b *bench) signUpPasskeys(ctx context.Context, k *kratos, cookies *devices.
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			deviceID := devices.NewDeviceID()
+			deviceID := browser.NewDeviceID()
 			cookie := cookies.Encode(deviceID)
 			email := fmt.Sprintf("bench-pk-%05d@example.com", i)
 			var id identity
@@ -390,15 +391,15 @@ func (b *bench) body(n int64) (flowID, method string, body []byte) {
 	}
 	flowID = newUUID()
 	p := kratosext.HookPayload{
-		FlowID: flowID, FlowType: "browser", Active: method, IdentityID: id.ID,
+		FlowID: flowID, Active: method, IdentityID: id.ID,
 		Traits:                json.RawMessage(`{"email":"` + id.Email + `"}`),
 		AuthenticationMethods: []kratosext.AuthenticationMethod{{Method: method, AAL: "aal1", CompletedAt: time.Now().UTC()}},
 		DeviceCookie:          id.Cookie,
 		UserAgent:             "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-		CHMobile:              "?0", CHPlatform: `"macOS"`, CHPlatformV: `"15.1.0"`, AcceptLang: "en-GB,en;q=0.9",
+		CHMobile:              "?0", CHPlatform: `"macOS"`,
 	}
 	if method == "passkey" {
-		tp, _ := json.Marshal(map[string]devices.Report{hooks.TransientKey: {Ceremony: "passkey_login", CredentialID: id.CredentialID,
+		tp, _ := json.Marshal(map[string]browser.Report{hooks.TransientKey: {Ceremony: kratosext.PasskeyLogin, CredentialID: id.CredentialID,
 			Attachment: id.Attachment, Capabilities: devices.Capabilities{WebAuthn: devices.Supported,
 				PlatformAuthenticator: devices.Supported, ConditionalMediation: devices.Supported}}})
 		p.TransientPayload = tp

@@ -49,7 +49,7 @@ type credentialCall struct {
 }
 
 // calls returns and clears what recordCalls kept.
-func (b *browser) calls() []credentialCall {
+func (b *chrome) calls() []credentialCall {
 	b.t.Helper()
 	raw, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => { const v = sessionStorage.getItem("tandemCalls") || "[]"; sessionStorage.removeItem("tandemCalls"); return v; })()`))
 	if err != nil {
@@ -83,7 +83,7 @@ func browserID(c *webauthn.Credential) string {
 // newDevice makes the browser a device Tandem has never seen: its cookies
 // go (the device cookie with them), its authenticators stay. The phone
 // (cable) still holds its passkeys; this computer is new to the account.
-func (b *browser) newDevice() {
+func (b *chrome) newDevice() {
 	b.t.Helper()
 	if _, err := chromedp.Call(b.ctx, network.ClearBrowserCookies, struct{}{}); err != nil {
 		b.t.Fatal(err)
@@ -92,7 +92,7 @@ func (b *browser) newDevice() {
 
 // phoneAccount signs a new account up on this desktop through the phone
 // (the main sign-up button), declining any prompt, and signs it out.
-func phoneAccount(t *testing.T, b *browser) (email, identityID string) {
+func phoneAccount(t *testing.T, b *chrome) (email, identityID string) {
 	t.Helper()
 	email = uniqueEmail(t)
 	signUpWithPasskey(b, email, "")
@@ -103,7 +103,7 @@ func phoneAccount(t *testing.T, b *browser) (email, identityID string) {
 
 // phoneAndLocalAccount does the same, then accepts the post-CDA prompt, so
 // that this computer holds a passkey of the account too.
-func phoneAndLocalAccount(t *testing.T, s *stack, b *browser) (email, identityID string) {
+func phoneAndLocalAccount(t *testing.T, s *stack, b *chrome) (email, identityID string) {
 	t.Helper()
 	email = uniqueEmail(t)
 	promptStartSignUp(b, email, "")

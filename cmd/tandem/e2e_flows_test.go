@@ -13,7 +13,7 @@ import (
 // signUpWithPasskey registers email through the two-step registration with
 // the passkey button (choice "" for the main one, or e.g. "this_computer"),
 // and checks the session Kratos issued.
-func signUpWithPasskey(b *browser, email, choice string) {
+func signUpWithPasskey(b *chrome, email, choice string) {
 	b.t.Helper()
 	b.open("/registration")
 	b.waitPath("/registration")

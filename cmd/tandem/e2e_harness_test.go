@@ -227,8 +227,8 @@ func (s *stack) recorded(t *testing.T, identityID string) identityInfo {
 	return info
 }
 
-// browser is one fresh Chromium profile with WebAuthn emulation on.
-type browser struct {
+// chrome is one fresh Chromium profile with WebAuthn emulation on.
+type chrome struct {
 	t     *testing.T
 	s     *stack
 	ctx   context.Context
@@ -244,7 +244,7 @@ type browserOptions struct {
 	phone bool
 }
 
-func newBrowser(t *testing.T, s *stack, o browserOptions) *browser {
+func newBrowser(t *testing.T, s *stack, o browserOptions) *chrome {
 	t.Helper()
 	path, err := chromiumPath()
 	if err != nil {
@@ -271,7 +271,7 @@ func newBrowser(t *testing.T, s *stack, o browserOptions) *browser {
 	t.Cleanup(cancelAlloc)
 	bctx, cancelB := chromedp.NewContext(alloc)
 	t.Cleanup(cancelB)
-	b := &browser{t: t, s: s, ctx: bctx, width: o.width}
+	b := &chrome{t: t, s: s, ctx: bctx, width: o.width}
 	// The first action starts the browser and ties its life to the context
 	// it runs with: that must be bctx, not a shorter-lived child.
 	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
@@ -305,7 +305,7 @@ func newBrowser(t *testing.T, s *stack, o browserOptions) *browser {
 	return b
 }
 
-func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
+func (b *chrome) do(actions ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
@@ -315,7 +315,7 @@ func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
 }
 
 // fail ends the test with the page as it was, to see what went wrong.
-func (b *browser) fail(format string, args ...any) {
+func (b *chrome) fail(format string, args ...any) {
 	b.t.Helper()
 	loc, _ := chromedp.Run(b.ctx, chromedp.Location())
 	body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
@@ -325,7 +325,7 @@ func (b *browser) fail(format string, args ...any) {
 // addAuthenticator adds a CTAP2 virtual authenticator with resident keys
 // and user verification. internal = "this computer", cable = "a phone over
 // hybrid".
-func (b *browser) addAuthenticator(transport webauthn.AuthenticatorTransport) webauthn.AuthenticatorID {
+func (b *chrome) addAuthenticator(transport webauthn.AuthenticatorTransport) webauthn.AuthenticatorID {
 	b.t.Helper()
 	res, err := chromedp.Call(b.ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
 		Options: &webauthn.VirtualAuthenticatorOptions{
@@ -345,7 +345,7 @@ func (b *browser) addAuthenticator(transport webauthn.AuthenticatorTransport) we
 }
 
 // credentials lists what an authenticator holds.
-func (b *browser) credentials(id webauthn.AuthenticatorID) []*webauthn.Credential {
+func (b *chrome) credentials(id webauthn.AuthenticatorID) []*webauthn.Credential {
 	b.t.Helper()
 	res, err := chromedp.Call(b.ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: id})
 	if err != nil {
@@ -356,7 +356,7 @@ func (b *browser) credentials(id webauthn.AuthenticatorID) []*webauthn.Credentia
 
 // onNewDocument runs script before any page script, on every navigation,
 // until the returned function removes it.
-func (b *browser) onNewDocument(script string) func() {
+func (b *chrome) onNewDocument(script string) func() {
 	b.t.Helper()
 	res, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: script})
 	if err != nil {
@@ -375,13 +375,13 @@ const noConditionalUI = `Object.defineProperty(PublicKeyCredential, 'isCondition
   {value: () => Promise.resolve(false), configurable: true});`
 
 // open navigates to a UI path and waits for the page to load.
-func (b *browser) open(path string) {
+func (b *chrome) open(path string) {
 	b.t.Helper()
 	b.do(chromedp.Navigate(b.s.uiURL + path))
 }
 
 // waitPath waits until the page's path is path (query ignored).
-func (b *browser) waitPath(path string) {
+func (b *chrome) waitPath(path string) {
 	b.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -412,19 +412,19 @@ func (b *browser) waitPath(path string) {
 }
 
 // click clicks the first element matching a CSS selector, once visible.
-func (b *browser) click(sel string) {
+func (b *chrome) click(sel string) {
 	b.t.Helper()
 	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
 }
 
 // fill sets an input's value, as typing would.
-func (b *browser) fill(sel, value string) {
+func (b *chrome) fill(sel, value string) {
 	b.t.Helper()
 	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.SetValue(chromedp.CSS(sel), value))
 }
 
 // text returns an element's text.
-func (b *browser) text(sel string) string {
+func (b *chrome) text(sel string) string {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
@@ -436,7 +436,7 @@ func (b *browser) text(sel string) string {
 }
 
 // session returns the Kratos session the browser's cookies carry, or nil.
-func (b *browser) session() *kratosext.Session {
+func (b *chrome) session() *kratosext.Session {
 	b.t.Helper()
 	res, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{b.s.kratos.PublicURL + "/"}})
 	if err != nil {
@@ -457,7 +457,7 @@ func (b *browser) session() *kratosext.Session {
 }
 
 // requireSession asserts who is signed in and with which method.
-func (b *browser) requireSession(email, method string) *kratosext.Session {
+func (b *chrome) requireSession(email, method string) *kratosext.Session {
 	b.t.Helper()
 	s := b.session()
 	if s == nil {
@@ -473,7 +473,7 @@ func (b *browser) requireSession(email, method string) *kratosext.Session {
 }
 
 // screenshot saves the page when -screenshots is set.
-func (b *browser) screenshot(name string) {
+func (b *chrome) screenshot(name string) {
 	b.t.Helper()
 	if *screenshots == "" {
 		return
@@ -495,7 +495,7 @@ func (b *browser) screenshot(name string) {
 // signOut follows the welcome page's sign-out link and checks the session
 // is gone. Kratos then shows /login, where autofill would sign a browser
 // with an internal authenticator straight back in: it is off meanwhile.
-func (b *browser) signOut() {
+func (b *chrome) signOut() {
 	b.t.Helper()
 	restore := b.onNewDocument(noConditionalUI)
 	defer restore()
@@ -508,7 +508,7 @@ func (b *browser) signOut() {
 }
 
 // path is the page's path, without query.
-func (b *browser) path() string {
+func (b *chrome) path() string {
 	loc, err := chromedp.Run(b.ctx, chromedp.Location())
 	if err != nil {
 		return ""
@@ -528,7 +528,7 @@ func (b *browser) path() string {
 // waitSignedIn waits until a sign-in has landed on /welcome, answering
 // "Not now" to any prompt /continue shows on the way. It returns the
 // prompts it declined.
-func (b *browser) waitSignedIn() []string {
+func (b *chrome) waitSignedIn() []string {
 	b.t.Helper()
 	var declined []string
 	deadline := time.Now().Add(20 * time.Second)
@@ -555,7 +555,7 @@ func (b *browser) waitSignedIn() []string {
 // signInWithPasskey signs in on the login page the way a person would on
 // a desktop: the e-mail, then the passkey button; with choice
 // "this_computer", then "Use this computer's passkey".
-func (b *browser) signInWithPasskey(email, choice string) {
+func (b *chrome) signInWithPasskey(email, choice string) {
 	b.t.Helper()
 	b.open("/login")
 	b.waitPath("/login")
@@ -568,7 +568,7 @@ func (b *browser) signInWithPasskey(email, choice string) {
 
 // passwordSignUp signs up with a password: no prompt follows (the
 // person just chose a password over a passkey).
-func passwordSignUp(b *browser, email, password string) {
+func passwordSignUp(b *chrome, email, password string) {
 	b.t.Helper()
 	b.open("/registration")
 	b.waitPath("/registration")
@@ -584,7 +584,7 @@ func passwordSignUp(b *browser, email, password string) {
 
 // passwordSignIn signs in with a password and leaves the browser
 // wherever /continue sends it.
-func passwordSignIn(b *browser, email, password string) {
+func passwordSignIn(b *chrome, email, password string) {
 	b.t.Helper()
 	b.open("/login")
 	b.waitPath("/login")

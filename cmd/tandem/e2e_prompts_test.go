@@ -24,7 +24,7 @@ import (
 // promptStartSignUp fills the registration's two steps and presses the
 // passkey button (choice "" is the main one: on a desktop, the phone), and
 // leaves the browser wherever Kratos sends it.
-func promptStartSignUp(b *browser, email, choice string) {
+func promptStartSignUp(b *chrome, email, choice string) {
 	b.t.Helper()
 	b.open("/registration")
 	b.waitPath("/registration")
@@ -42,7 +42,7 @@ func promptStartSignUp(b *browser, email, choice string) {
 // after giving the e-mail (identifier-first pages need it; the others
 // ignore it). The browser must be one from newPromptBrowser, so that
 // autofill cannot sign in before the press.
-func promptSignInWithPasskey(b *browser, email string) {
+func promptSignInWithPasskey(b *chrome, email string) {
 	b.t.Helper()
 	b.open("/login")
 	b.waitPath("/login")
@@ -55,7 +55,7 @@ func promptSignInWithPasskey(b *browser, email string) {
 // page load, before any button. It stays: removed right after a click,
 // while the navigation that click starts is under way, Chromium sometimes
 // answered "Script not found".
-func newPromptBrowser(t *testing.T, s *stack, o browserOptions) *browser {
+func newPromptBrowser(t *testing.T, s *stack, o browserOptions) *chrome {
 	t.Helper()
 	b := newBrowser(t, s, o)
 	b.onNewDocument(noConditionalUI)
@@ -63,21 +63,21 @@ func newPromptBrowser(t *testing.T, s *stack, o browserOptions) *browser {
 }
 
 // waitPrompt waits for /continue to show the prompt of kind.
-func (b *browser) waitPrompt(kind devices.PromptKind) {
+func (b *chrome) waitPrompt(kind devices.PromptKind) {
 	b.t.Helper()
 	b.waitPath("/continue")
 	b.do(chromedp.WaitVisible(chromedp.CSS(`form[data-prompt=` + string(kind) + `] button[value=add]`)))
 }
 
 // answerPrompt presses one of the prompt's buttons: add, later or never.
-func (b *browser) answerPrompt(action string) {
+func (b *chrome) answerPrompt(action string) {
 	b.t.Helper()
 	b.click(`form[action="/prompt"] button[name=action][value=` + action + `]`)
 }
 
 // screenshotSizes saves the page at the browser's size and at a phone's
 // width, when -screenshots is set.
-func (b *browser) screenshotSizes(name string) {
+func (b *chrome) screenshotSizes(name string) {
 	b.t.Helper()
 	if *screenshots == "" {
 		return
@@ -89,7 +89,7 @@ func (b *browser) screenshotSizes(name string) {
 }
 
 // atPhoneWidth runs fn with the page laid out 390 px wide, as a phone's.
-func (b *browser) atPhoneWidth(fn func()) {
+func (b *chrome) atPhoneWidth(fn func()) {
 	b.t.Helper()
 	width := b.width
 	b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
@@ -102,7 +102,7 @@ func (b *browser) atPhoneWidth(fn func()) {
 }
 
 // noSideways fails when the page scrolls sideways.
-func (b *browser) noSideways(page string) {
+func (b *chrome) noSideways(page string) {
 	b.t.Helper()
 	overflow, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
 	if err != nil {
@@ -115,7 +115,7 @@ func (b *browser) noSideways(page string) {
 
 // signCount is the sign count of an authenticator's only credential; it
 // moves when that authenticator performs a ceremony.
-func (b *browser) signCount(id webauthn.AuthenticatorID, who string) float64 {
+func (b *chrome) signCount(id webauthn.AuthenticatorID, who string) float64 {
 	b.t.Helper()
 	creds := b.credentials(id)
 	if len(creds) != 1 {

@@ -13,7 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/tandemauth/tandem/devices"
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices/sqlite"
 	"github.com/tandemauth/tandem/kratosext"
 	"github.com/tandemauth/tandem/ui"
@@ -44,7 +44,7 @@ func TestKratosYAMLPointsAtOurRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	cookies, err := devices.NewCookieCodec(strings.Repeat("k", 32))
+	cookies, err := browser.NewCookieCodec(strings.Repeat("k", 32))
 	if err != nil {
 		t.Fatal(err)
 	}

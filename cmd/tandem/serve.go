@@ -9,11 +9,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/spf13/cobra"
 
+	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/config"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/hooks"
@@ -83,7 +85,7 @@ func (c *cli) serve(ctx context.Context) error {
 		return err
 	}
 
-	cookies, err := devices.NewCookieCodec(cfg.UI.CookieSecret)
+	cookies, err := browser.NewCookieCodec(cfg.UI.CookieSecret)
 	if err != nil {
 		return &config.ValidationError{Field: "ui.cookie_secret", Reason: err.Error()}
 	}
@@ -140,7 +142,14 @@ func (c *cli) serve(ctx context.Context) error {
 		{name: "ui", ln: uiLn, srv: newHTTPServer(uiServer.Handler(), logger)},
 		{name: "hooks", ln: hooksLn, srv: newHTTPServer(hooksHandler, logger)},
 	}
-	go sweepObservations(ctx, store, logger)
+	// The sweeper is joined before the deferred store.Close runs: a sweep
+	// in flight must not find its store closed under it.
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	var sweeper sync.WaitGroup
+	sweeper.Go(func() { sweepObservations(sweepCtx, store, logger) })
+	defer sweeper.Wait()
+	defer stopSweep()
+
 	logger.Info("tandem started", "ui", uiLn.Addr().String(), "hooks", hooksLn.Addr().String(), "kratos", cfg.Kratos.PublicURL)
 	fmt.Fprintf(c.stdout, "Tandem is up. Sign in at %s/login\n", trimSlash(cfg.UI.PublicURL))
 	return serveUntilDone(ctx, logger, servers)

@@ -1,13 +1,26 @@
-package devices
+package browser
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
 
-// ClassifyUserAgent derives a device's class, OS and browser from the
+	"github.com/tandemauth/tandem/devices"
+)
+
+// Classify derives a device's class, OS and browser from the
 // User-Agent and the client hints Sec-CH-UA-Mobile ("?1") and
 // Sec-CH-UA-Platform ("\"Android\""). Client hints win where present: they
 // are what Chromium reports, and its User-Agent string is frozen. Names are
 // coarse on purpose: this labels devices for people, it does not track them.
-func ClassifyUserAgent(ua, chMobile, chPlatform string) (class DeviceClass, os, browser string) {
+//
+// The names are always storable (see cleanName): the platform hint is
+// whatever the browser sent, and an odd header must not fail a sign-in.
+func Classify(ua, chMobile, chPlatform string) (class devices.DeviceClass, os, browser string) {
+	class, os, browser = classify(ua, chMobile, chPlatform)
+	return class, cleanName(os, 64), cleanName(browser, 64)
+}
+
+func classify(ua, chMobile, chPlatform string) (class devices.DeviceClass, os, browser string) {
 	platform := strings.Trim(chPlatform, `"`)
 	l := strings.ToLower(ua)
 	switch {
@@ -43,20 +56,41 @@ func ClassifyUserAgent(ua, chMobile, chPlatform string) (class DeviceClass, os, 
 	switch {
 	case strings.Contains(l, "ipad"), strings.Contains(l, "tablet"),
 		strings.Contains(l, "android") && !strings.Contains(l, "mobile"):
-		class = ClassTablet
+		class = devices.ClassTablet
 	case chMobile == "?1", strings.Contains(l, "iphone"), strings.Contains(l, "ipod"),
 		strings.Contains(l, "android") && strings.Contains(l, "mobile"), strings.Contains(l, "mobi"):
-		class = ClassPhone
+		class = devices.ClassPhone
 	case chMobile == "?0", os == "Windows", os == "macOS", os == "Linux", os == "Chrome OS":
-		class = ClassDesktop
+		class = devices.ClassDesktop
 	case ua == "":
-		class = ClassUnknown
+		class = devices.ClassUnknown
 	default:
-		class = ClassDesktop
+		class = devices.ClassDesktop
 	}
-	if chMobile == "?1" && class == ClassTablet && platform == "Android" {
+	if chMobile == "?1" && class == devices.ClassTablet && platform == "Android" {
 		// Android tablets send ?0; ?1 with a tablet-looking UA is a phone.
-		class = ClassPhone
+		class = devices.ClassPhone
 	}
 	return class, os, browser
+}
+
+// cleanName makes a name the browser controls storable: valid UTF-8, no
+// control characters, at most n bytes cut at a rune boundary. The store
+// rejects anything else.
+func cleanName(s string, n int) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return strings.TrimSpace(s[:n])
 }
