@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +28,7 @@ type Config struct {
 	Kratos  KratosConfig  `mapstructure:"kratos"`
 	Store   StoreConfig   `mapstructure:"store"`
 	Prompts PromptsConfig `mapstructure:"prompts"`
+	Brand   BrandConfig   `mapstructure:"brand"`
 	Log     LogConfig     `mapstructure:"log"`
 }
 
@@ -41,6 +44,31 @@ type UIConfig struct {
 	// AllowedReturnURLs are the prefixes /continue may redirect to, besides
 	// the UI itself. Keep them equal to Kratos' allowed_return_urls.
 	AllowedReturnURLs []string `mapstructure:"allowed_return_urls"`
+	// LocalesDir holds <tag>.toml files that override single strings of
+	// the shipped catalogs; empty for none.
+	LocalesDir string `mapstructure:"locales_dir"`
+}
+
+// BrandConfig is the team's look: every file is read once at start.
+type BrandConfig struct {
+	Name string `mapstructure:"name"`
+	// Logo is an SVG or PNG file, Favicon an ICO, PNG or SVG file.
+	Logo    string `mapstructure:"logo"`
+	Favicon string `mapstructure:"favicon"`
+	// Accent is #rrggbb; its palette is checked for contrast at start.
+	Accent string `mapstructure:"accent"`
+	// Stylesheet is an extra CSS file served after Tandem's own.
+	Stylesheet string `mapstructure:"stylesheet"`
+	// Title is the page title pattern: {page} and {name}.
+	Title string           `mapstructure:"title"`
+	Links BrandLinksConfig `mapstructure:"links"`
+}
+
+// BrandLinksConfig are the footer links; empty ones are not shown.
+type BrandLinksConfig struct {
+	Help    string `mapstructure:"help"`
+	Terms   string `mapstructure:"terms"`
+	Privacy string `mapstructure:"privacy"`
 }
 
 // HooksConfig configures the web-hook and admin listener.
@@ -108,6 +136,16 @@ func SetDefaults(v *viper.Viper) {
 	v.SetDefault("ui.public_url", "http://localhost:4455")
 	v.SetDefault("ui.cookie_secret", "")
 	v.SetDefault("ui.allowed_return_urls", []string{})
+	v.SetDefault("ui.locales_dir", "")
+	v.SetDefault("brand.name", "Tandem")
+	v.SetDefault("brand.logo", "")
+	v.SetDefault("brand.favicon", "")
+	v.SetDefault("brand.accent", "#1f5eff")
+	v.SetDefault("brand.stylesheet", "")
+	v.SetDefault("brand.title", "{page} · {name}")
+	v.SetDefault("brand.links.help", "")
+	v.SetDefault("brand.links.terms", "")
+	v.SetDefault("brand.links.privacy", "")
 	v.SetDefault("hooks.listen", "127.0.0.1:4460")
 	v.SetDefault("hooks.api_key", "")
 	v.SetDefault("hooks.admin_key", "")
@@ -221,8 +259,19 @@ func (c *Config) Validate() error {
 
 	checkListen("ui.listen", c.UI.Listen)
 	checkURL("ui.public_url", c.UI.PublicURL, true)
-	if u, err := url.Parse(c.UI.PublicURL); err == nil && net.ParseIP(u.Hostname()) != nil {
-		bad("ui.public_url", "must use a host name, not an IP address: WebAuthn cannot use an IP as its RP id")
+	if u, err := url.Parse(c.UI.PublicURL); err == nil {
+		if net.ParseIP(u.Hostname()) != nil {
+			bad("ui.public_url", "must use a host name, not an IP address: WebAuthn cannot use an IP as its RP id")
+		}
+		if u.RawQuery != "" || u.Fragment != "" {
+			bad("ui.public_url", "must not carry a query or a fragment, got %q", c.UI.PublicURL)
+		}
+		for _, seg := range strings.Split(u.Path, "/") {
+			if seg == ".." || seg == "." {
+				bad("ui.public_url", "its path must not contain . or .. segments, got %q", u.Path)
+				break
+			}
+		}
 	}
 	for i, r := range c.UI.AllowedReturnURLs {
 		checkURL(fmt.Sprintf("ui.allowed_return_urls[%d]", i), r, true)
@@ -271,6 +320,7 @@ func (c *Config) Validate() error {
 	if c.Prompts.MaxShown < 0 {
 		bad("prompts.max_shown", "must not be negative")
 	}
+	c.Brand.validate(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -283,3 +333,39 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// validate checks what can be checked without reading the files: that
+// each is named with a kind Tandem serves, the accent is a colour, the
+// links are absolute. Reading the files and checking the palette's
+// contrast happen when serve loads the brand (ui/brand), with errors that
+// name the same keys.
+func (b BrandConfig) validate(bad func(field, format string, args ...any)) {
+	file := func(field, path string, exts ...string) {
+		if path == "" {
+			return
+		}
+		ext := strings.ToLower(filepath.Ext(path))
+		if !slices.Contains(exts, ext) {
+			bad(field, "must be a %s file, got %q", strings.Join(exts, " or "), path)
+		}
+	}
+	file("brand.logo", b.Logo, ".svg", ".png")
+	file("brand.favicon", b.Favicon, ".ico", ".png", ".svg")
+	file("brand.stylesheet", b.Stylesheet, ".css")
+	if b.Accent != "" && !hexColor.MatchString(b.Accent) {
+		bad("brand.accent", "must be a colour as #rrggbb, got %q", b.Accent)
+	}
+	if b.Title != "" && !strings.Contains(b.Title, "{page}") {
+		bad("brand.title", "must contain {page}, got %q", b.Title)
+	}
+	for field, raw := range map[string]string{"brand.links.help": b.Links.Help, "brand.links.terms": b.Links.Terms, "brand.links.privacy": b.Links.Privacy} {
+		if raw == "" {
+			continue
+		}
+		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(field, "must be an absolute http(s) URL, got %q", raw)
+		}
+	}
+}
+
+var hexColor = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)

@@ -388,3 +388,39 @@ func decodeAPIError(status int, body []byte) error {
 	}
 	return e
 }
+
+// Flows says which optional self-service flows Kratos has enabled. Kratos
+// does not publish its configuration; each is learnt by asking Kratos to
+// start the flow for an API client, which it refuses (400) when the flow
+// is off.
+type Flows struct {
+	Registration, Recovery, Verification bool
+}
+
+// EnabledFlows asks Kratos which of registration, recovery and
+// verification are on. It creates (and abandons) one API flow of each:
+// call it rarely and keep the answer.
+func (c *Client) EnabledFlows(ctx context.Context) (Flows, error) {
+	var out Flows
+	for _, f := range []struct {
+		kind FlowKind
+		on   *bool
+	}{{Registration, &out.Registration}, {Recovery, &out.Recovery}, {Verification, &out.Verification}} {
+		u := *c.internal
+		u.Path += "/self-service/" + string(f.kind) + "/api"
+		var flow struct {
+			ID string `json:"id"`
+		}
+		err := c.getJSON(ctx, u.String(), "", &flow)
+		var apiErr *APIError
+		switch {
+		case err == nil:
+			*f.on = true
+		case errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest:
+			*f.on = false
+		default:
+			return Flows{}, fmt.Errorf("probe %s flow: %w", f.kind, err)
+		}
+	}
+	return out, nil
+}

@@ -243,3 +243,14 @@ func (u *UI) HasErrors() bool {
 func identifierName(name string) bool {
 	return name == "identifier" || strings.HasPrefix(name, "traits.")
 }
+
+// HasGroup reports whether any node belongs to group (a method Kratos
+// offers in this flow).
+func (u *UI) HasGroup(group string) bool {
+	for i := range u.Nodes {
+		if u.Nodes[i].Group == group {
+			return true
+		}
+	}
+	return false
+}

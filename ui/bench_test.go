@@ -2,13 +2,14 @@ package ui
 
 import (
 	"encoding/json"
-
-	"github.com/gin-gonic/gin"
-	"github.com/tandemauth/tandem/devices"
-	"github.com/tandemauth/tandem/kratosext"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tandemauth/tandem/devices"
+	"github.com/tandemauth/tandem/kratosext"
 )
 
 // BenchmarkLoginPage renders the real login flow fixture through the whole
@@ -48,11 +49,12 @@ func BenchmarkRenderLogin(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		page, err := s.flowView(c, kratosext.Login, &f, cer, devices.Device{Class: devices.ClassDesktop}, nil)
+		page, err := s.buildLogin(flowInput{c: c, kind: kratosext.Login, f: &f, ceremonies: cer,
+			dev: devices.Device{Class: devices.ClassDesktop}, l: s.catalog.Default()})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := s.render(c, http.StatusOK, "flow", page); err != nil {
+		if err := s.render(c, http.StatusOK, "flow", page.Heading, page); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -58,11 +58,10 @@ func (s *Server) deviceByID(c *gin.Context, id string) devices.Device {
 
 // planSignUp rewrites the passkey registration for this device, CDA-first:
 // on a desktop the passkey is created on the phone.
-func (s *Server) planSignUp(c *gin.Context, ceremonies map[kratosext.CeremonyKind]*kratosext.Ceremony) devices.Device {
-	d := s.device(c)
+func planSignUp(d devices.Device, ceremonies map[kratosext.CeremonyKind]*kratosext.Ceremony) {
 	cer := ceremonies[kratosext.PasskeyRegistration]
 	if cer == nil {
-		return d
+		return
 	}
 	plan := devices.PlanSignUp(d)
 	switch {
@@ -74,7 +73,6 @@ func (s *Server) planSignUp(c *gin.Context, ceremonies map[kratosext.CeremonyKin
 	case plan.ThisComputer != nil:
 		cer.Plan = createPlan(plan.ThisComputer)
 	}
-	return d
 }
 
 func createPlan(r *devices.CreateRequest) *kratosext.Plan {
@@ -157,4 +155,41 @@ func (s *Server) planLogin(f *kratosext.Flow, d devices.Device, ceremonies map[k
 		cer.Plan = plan.Passkey
 	}
 	return plan
+}
+
+// loginPlan is the login plan as tandem.js reads it: which flow the page
+// runs, and how the passkey button (and "use this computer's passkey")
+// rewrite Kratos' request.
+type loginPlan struct {
+	Flow         devices.LoginFlow `json:"flow"`
+	Passkey      *kratosext.Plan   `json:"passkey,omitempty"`
+	ThisComputer *kratosext.Plan   `json:"thisComputer,omitempty"`
+	// Message explains a fallback to password or code, when there is one.
+	Message string `json:"message,omitempty"`
+}
+
+func viewLoginPlan(p devices.LoginPlan) *loginPlan {
+	return &loginPlan{Flow: p.Flow, Passkey: getPlan(p.Passkey), ThisComputer: getPlan(p.ThisComputer)}
+}
+
+func getPlan(r *devices.GetRequest) *kratosext.Plan {
+	if r == nil {
+		return nil
+	}
+	p := &kratosext.Plan{}
+	for _, h := range r.Hints {
+		p.Hints = append(p.Hints, protocol.PublicKeyCredentialHints(h))
+	}
+	for _, c := range r.AllowCredentials {
+		raw, err := c.ID.Bytes()
+		if err != nil {
+			continue
+		}
+		d := protocol.CredentialDescriptor{Type: protocol.PublicKeyCredentialType, CredentialID: raw}
+		for _, t := range c.Transports {
+			d.Transport = append(d.Transport, protocol.AuthenticatorTransport(t))
+		}
+		p.AllowCredentials = append(p.AllowCredentials, d)
+	}
+	return p
 }

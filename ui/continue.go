@@ -2,7 +2,6 @@ package ui
 
 import (
 	"errors"
-	"net/http"
 	"net/url"
 	"strings"
 
@@ -17,17 +16,16 @@ import (
 func (s *Server) handleContinue(c *gin.Context) error {
 	q, err := url.ParseQuery(c.Request.URL.RawQuery)
 	if err != nil {
-		return badRequest("The address has a malformed query string.", err)
+		return badRequest("error.bad_link.malformed_query", err)
 	}
 	next, err := s.safeReturn(q.Get("return_to"))
 	if err != nil {
-		return &httpError{Status: http.StatusBadRequest, Title: "This link doesn't look right",
-			Public: "The page you were going to is not one this site may send you to, so we stopped here. You are signed in.", Err: err}
+		return badRequest("error.bad_link.return_to", err)
 	}
 	sess, err := s.kratos.Whoami(c.Request.Context(), c.GetHeader("Cookie"))
 	switch {
 	case errors.Is(err, kratosext.ErrNoSession):
-		c.Redirect(http.StatusSeeOther, "/login")
+		s.redirect(c, s.path("/login"))
 		return nil
 	case err != nil:
 		return err
@@ -35,7 +33,7 @@ func (s *Server) handleContinue(c *gin.Context) error {
 	if shown, err := s.maybePrompt(c, sess, next); shown || err != nil {
 		return err
 	}
-	c.Redirect(http.StatusSeeOther, next)
+	s.redirect(c, next)
 	return nil
 }
 
@@ -45,10 +43,10 @@ var errUnsafeReturn = errors.New("return_to is not allowed")
 // safeReturn validates where a browser may be sent after sign-in: this UI
 // or an origin in ui.allowed_return_urls, over http(s), compared as
 // parsed origins (never by string prefix, which "https://good.example.evil"
-// would pass). Empty means /welcome.
+// would pass). Empty means the account page.
 func (s *Server) safeReturn(raw string) (string, error) {
 	if raw == "" {
-		return "/welcome", nil
+		return s.path("/welcome"), nil
 	}
 	// Browsers drop tabs and newlines inside URLs and read "\" as "/":
 	// "/\t/evil.example" would leave the site. None belongs in a return_to.
@@ -56,7 +54,7 @@ func (s *Server) safeReturn(raw string) (string, error) {
 		return "", errUnsafeReturn
 	}
 	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") {
-		return raw, nil // a path on this UI
+		return raw, nil // a path on this UI's origin
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {

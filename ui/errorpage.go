@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -11,29 +12,28 @@ import (
 )
 
 type errorPage struct {
-	basePage
 	Status  int
 	Heading string
 	Message string
-	// Reason is Kratos' explanation, when it gives one meant for users.
+	// Reason is Kratos' own explanation, in English: shown folded, for
+	// support, when Kratos gives one.
 	Reason string
 }
 
 // handleError renders a Kratos error (/error?id=…) in words a person can
-// act on.
+// act on: by Kratos' error id where the catalog knows it, else by status.
 func (s *Server) handleError(c *gin.Context) error {
 	id := c.Query("id")
 	if id == "" {
-		return badRequest("This error page needs an error id.", errors.New("missing id"))
+		return badRequest("error.bad_link.no_error_id", errors.New("missing id"))
 	}
 	if len(id) > 64 {
-		return badRequest("The error id is malformed.", fmt.Errorf("error id of %d bytes", len(id)))
+		return badRequest("error.bad_link.malformed_error_id", fmt.Errorf("error id of %d bytes", len(id)))
 	}
 	e, err := s.kratos.GetError(c.Request.Context(), id)
 	switch {
 	case errors.Is(err, kratosext.ErrFlowGone):
-		return &httpError{Status: http.StatusNotFound, Title: "This error has expired",
-			Public: "We no longer have the details of this error. Please start again.", Err: err}
+		return &httpError{Status: http.StatusNotFound, Heading: "error.expired.title", Message: "error.expired.message", Err: err}
 	case err != nil:
 		return err
 	}
@@ -41,15 +41,19 @@ func (s *Server) handleError(c *gin.Context) error {
 	if status < 400 || status > 599 {
 		status = http.StatusInternalServerError
 	}
+	l := s.localeOf(c)
+	key := "error.kratos." + strings.ReplaceAll(e.Error.ID, "-", "_")
+	if e.Error.ID == "" || !l.Has(key) {
+		key = "error.kratos.status_4xx"
+		if status >= 500 {
+			key = "error.kratos.status_5xx"
+		}
+	}
 	page := errorPage{
-		basePage: s.base(c, "Something went wrong"),
-		Status:   status,
-		Heading:  "Something went wrong",
-		Message:  e.Error.Message,
-		Reason:   e.Error.Reason,
+		Status:  status,
+		Heading: l.T("error.kratos.title"),
+		Message: l.T(key),
+		Reason:  e.Error.Reason,
 	}
-	if page.Message == "" {
-		page.Message = http.StatusText(status)
-	}
-	return s.render(c, status, "error", page)
+	return s.render(c, status, "error", page.Heading, page)
 }

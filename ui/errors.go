@@ -11,27 +11,29 @@ import (
 	"github.com/tandemauth/tandem/kratosext"
 )
 
-// httpError is an error with the status to answer and the message a person
-// may read. Err, the cause, goes to the log only.
+// httpError is an error with the status to answer and what a person may
+// read. Heading and Message are catalog keys; Err, the cause, goes to the
+// log only.
 type httpError struct {
-	Status int
-	// Title and Public are shown to the user; never err.Error().
-	Title  string
-	Public string
-	Err    error
+	Status  int
+	Heading string
+	Message string
+	Err     error
 }
 
 func (e *httpError) Error() string {
 	if e.Err != nil {
-		return fmt.Sprintf("%d %s: %v", e.Status, e.Public, e.Err)
+		return fmt.Sprintf("%d %s: %v", e.Status, e.Message, e.Err)
 	}
-	return fmt.Sprintf("%d %s", e.Status, e.Public)
+	return fmt.Sprintf("%d %s", e.Status, e.Message)
 }
 
 func (e *httpError) Unwrap() error { return e.Err }
 
-func badRequest(public string, err error) error {
-	return &httpError{Status: http.StatusBadRequest, Title: "This link doesn't look right", Public: public, Err: err}
+// badRequest is a 400 with the "this link doesn't look right" heading and
+// message, a catalog key saying what was wrong.
+func badRequest(message string, err error) error {
+	return &httpError{Status: http.StatusBadRequest, Heading: "error.bad_link.title", Message: message, Err: err}
 }
 
 // handlerFunc is a page handler: it writes a response or returns an error
@@ -71,16 +73,13 @@ func classify(err error) *httpError {
 	}
 	switch {
 	case errors.Is(err, kratosext.ErrTimeout):
-		return &httpError{Status: http.StatusGatewayTimeout, Title: "Sign-in is taking too long",
-			Public: "The sign-in service did not answer in time. Please try again.", Err: err}
+		return &httpError{Status: http.StatusGatewayTimeout, Heading: "error.kratos_slow.title", Message: "error.kratos_slow.message", Err: err}
 	case errors.Is(err, kratosext.ErrUnavailable):
-		return &httpError{Status: http.StatusBadGateway, Title: "Sign-in is unavailable right now",
-			Public: "We can't reach the sign-in service at the moment. Please try again in a minute.", Err: err}
+		return &httpError{Status: http.StatusBadGateway, Heading: "error.kratos_down.title", Message: "error.kratos_down.message", Err: err}
 	case errors.Is(err, context.Canceled):
-		return &httpError{Status: 499, Title: "Request cancelled", Public: "The request was cancelled.", Err: err}
+		return &httpError{Status: 499, Heading: "error.internal.title", Message: "error.internal.message", Err: err}
 	}
-	return &httpError{Status: http.StatusInternalServerError, Title: "Something went wrong",
-		Public: "Something went wrong on our side. Please try again.", Err: err}
+	return &httpError{Status: http.StatusInternalServerError, Heading: "error.internal.title", Message: "error.internal.message", Err: err}
 }
 
 func (s *Server) renderError(c *gin.Context, he *httpError) {
@@ -90,14 +89,14 @@ func (s *Server) renderError(c *gin.Context, he *httpError) {
 		c.Status(status)
 		return
 	}
+	l := s.localeOf(c)
 	page := errorPage{
-		basePage: s.base(c, he.Title),
-		Status:   status,
-		Heading:  he.Title,
-		Message:  he.Public,
+		Status:  status,
+		Heading: l.T(he.Heading),
+		Message: l.T(he.Message),
 	}
-	if err := s.render(c, status, "error", page); err != nil {
+	if err := s.render(c, status, "error", page.Heading, page); err != nil {
 		s.logger.ErrorContext(c.Request.Context(), "render error page", "err", err)
-		c.String(status, he.Public)
+		c.String(status, page.Message)
 	}
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/kratosext"
 )
 
@@ -18,49 +17,61 @@ import (
 // refused before it reaches Kratos.
 var flowID = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
+// builders word each flow kind's page.
+func (s *Server) builder(kind kratosext.FlowKind) func(flowInput) (flowPage, error) {
+	switch kind {
+	case kratosext.Login:
+		return s.buildLogin
+	case kratosext.Registration:
+		return s.buildRegistration
+	case kratosext.Settings:
+		return s.buildSettings
+	case kratosext.Recovery:
+		return s.buildRecovery
+	}
+	return s.buildVerification
+}
+
 // handleFlow serves /login, /registration, /settings, /recovery and
 // /verification. Without ?flow= it sends the browser to Kratos to create
-// the flow; with it, it fetches the flow (one Kratos call) and renders it.
+// the flow; with it, it fetches the flow (one Kratos call), plans the
+// passkey ceremonies for this device and renders the page.
 func (s *Server) handleFlow(kind kratosext.FlowKind) handlerFunc {
+	build := s.builder(kind)
 	return func(c *gin.Context) error {
 		q, err := url.ParseQuery(c.Request.URL.RawQuery)
 		if err != nil {
-			return badRequest("The address has a malformed query string.", err)
+			return badRequest("error.bad_link.malformed_query", err)
 		}
 		id := q.Get("flow")
 		if id == "" {
 			if kind == kratosext.Login || kind == kratosext.Registration {
 				s.throughContinue(q)
 			}
-			c.Redirect(http.StatusSeeOther, s.kratos.BrowserFlowURL(kind, q))
+			s.redirect(c, s.kratos.BrowserFlowURL(kind, q))
 			return nil
 		}
 		if !flowID.MatchString(id) {
-			return badRequest("The link you followed is not a valid sign-in link.", fmt.Errorf("malformed flow id %q", id))
+			return badRequest("error.bad_link.malformed_flow", fmt.Errorf("malformed flow id %q", clipForLog(id)))
 		}
 		f, err := s.kratos.GetFlow(c.Request.Context(), kind, id, c.GetHeader("Cookie"))
 		if err != nil {
 			return s.flowFailed(c, kind, q, err)
 		}
-		ceremonies, err := kratosext.Ceremonies(&f.UI)
-		if err != nil {
+		in := flowInput{c: c, kind: kind, f: f, l: s.localeOf(c)}
+		if in.ceremonies, err = kratosext.Ceremonies(&f.UI); err != nil {
 			return fmt.Errorf("%s flow %s: %w", kind, f.ID, err)
 		}
-		var dev devices.Device
-		var login *loginPlan
+		in.dev = s.device(c)
 		switch kind {
 		case kratosext.Registration:
-			dev = s.planSignUp(c, ceremonies)
+			planSignUp(in.dev, in.ceremonies)
 		case kratosext.Settings:
-			dev = s.device(c)
-			planSettingsAdd(addMode(f), ceremonies)
+			planSettingsAdd(addMode(f), in.ceremonies)
 		case kratosext.Login:
-			dev = s.device(c)
-			login = s.planLogin(f, dev, ceremonies)
-		default:
-			dev = s.device(c)
+			in.login = s.planLogin(f, in.dev, in.ceremonies)
 		}
-		page, err := s.flowView(c, kind, f, ceremonies, dev, login)
+		page, err := build(in)
 		if err != nil {
 			return fmt.Errorf("%s flow %s: %w", kind, f.ID, err)
 		}
@@ -69,7 +80,7 @@ func (s *Server) handleFlow(kind kratosext.FlowKind) handlerFunc {
 			// Still a page the user can act on, but say it was not accepted.
 			status = http.StatusBadRequest
 		}
-		return s.render(c, status, "flow", page)
+		return s.render(c, status, "flow", page.Heading, page)
 	}
 }
 
@@ -79,10 +90,10 @@ func (s *Server) handleFlow(kind kratosext.FlowKind) handlerFunc {
 // against Tandem's.
 func (s *Server) throughContinue(q url.Values) {
 	rt := q.Get("return_to")
-	if rt == "" || strings.HasPrefix(rt, s.origin+"/continue") {
+	if rt == "" || strings.HasPrefix(rt, s.abs("/continue")) {
 		return
 	}
-	q.Set("return_to", s.origin+"/continue?return_to="+url.QueryEscape(rt))
+	q.Set("return_to", s.abs("/continue")+"?return_to="+url.QueryEscape(rt))
 }
 
 // flowFailed answers a flow Kratos would not give us: an expired or unknown
@@ -94,21 +105,21 @@ func (s *Server) flowFailed(c *gin.Context, kind kratosext.FlowKind, q url.Value
 	switch {
 	case errors.Is(err, kratosext.ErrFlowGone):
 		if apiErr != nil && apiErr.UseFlowID != "" && flowID.MatchString(apiErr.UseFlowID) {
-			c.Redirect(http.StatusSeeOther, "/"+string(kind)+"?flow="+apiErr.UseFlowID)
+			s.redirect(c, s.path("/"+string(kind))+"?flow="+apiErr.UseFlowID)
 			return nil
 		}
 		q.Del("flow")
-		c.Redirect(http.StatusSeeOther, s.kratos.BrowserFlowURL(kind, q))
+		s.redirect(c, s.kratos.BrowserFlowURL(kind, q))
 		return nil
 	case errors.Is(err, kratosext.ErrNoSession):
 		// Settings without a (strong enough) session. Kratos says where to
 		// step up; follow it only to Kratos or to us.
 		if apiErr != nil && s.trustedRedirect(apiErr.RedirectTo) {
-			c.Redirect(http.StatusSeeOther, apiErr.RedirectTo)
+			s.redirect(c, apiErr.RedirectTo)
 			return nil
 		}
 		q.Del("flow")
-		c.Redirect(http.StatusSeeOther, s.kratos.BrowserFlowURL(kind, q))
+		s.redirect(c, s.kratos.BrowserFlowURL(kind, q))
 		return nil
 	}
 	return err

@@ -35,7 +35,9 @@ func (v nodeView) HTML() template.HTML {
 		writeAttr(&b, "name", v.Name)
 		writeAttr(&b, "value", v.Value)
 		if v.Ceremony != "" {
+			// A ceremony needs tandem.js, which reveals the button.
 			writeAttr(&b, "data-ceremony", v.Ceremony)
+			b.WriteString(" data-needs-js hidden")
 		}
 		if v.Disabled {
 			b.WriteString(" disabled")
@@ -43,7 +45,7 @@ func (v nodeView) HTML() template.HTML {
 		b.WriteString(">")
 		b.WriteString(html.EscapeString(v.Label))
 		b.WriteString("</button>\n")
-		writeMessages(&b, v.Messages)
+		writeMessages(&b, v.ID, v.Messages)
 	case "checkbox":
 		b.WriteString(`<label class="check"><input type="checkbox"`)
 		writeAttr(&b, "id", v.ID)
@@ -55,10 +57,13 @@ func (v nodeView) HTML() template.HTML {
 		if v.Disabled {
 			b.WriteString(" disabled")
 		}
+		if len(v.Messages) > 0 {
+			writeDescribedBy(&b, v.ID, len(v.Messages))
+		}
 		b.WriteString("> ")
 		b.WriteString(html.EscapeString(v.Label))
 		b.WriteString("</label>\n")
-		writeMessages(&b, v.Messages)
+		writeMessages(&b, v.ID, v.Messages)
 	case "field":
 		b.WriteString(`<div class="field">` + "\n" + `<label`)
 		writeAttr(&b, "for", v.ID)
@@ -85,10 +90,13 @@ func (v nodeView) HTML() template.HTML {
 			b.WriteString(` maxlength="` + strconv.Itoa(v.MaxLength) + `"`)
 		}
 		if len(v.Messages) > 0 {
-			b.WriteString(` aria-invalid="true"`)
+			if hasError(v.Messages) {
+				b.WriteString(` aria-invalid="true"`)
+			}
+			writeDescribedBy(&b, v.ID, len(v.Messages))
 		}
 		b.WriteString(">\n")
-		writeMessages(&b, v.Messages)
+		writeMessages(&b, v.ID, v.Messages)
 		b.WriteString("</div>")
 	case "text":
 		b.WriteString(`<div class="text"`)
@@ -146,14 +154,46 @@ func writeAttr(b *strings.Builder, name, value string) {
 	b.WriteByte('"')
 }
 
-func writeMessages(b *strings.Builder, ms []message) {
+// writeDescribedBy ties a control to its messages (ids from
+// writeMessages), so a screen reader reads the error with the field.
+func writeDescribedBy(b *strings.Builder, id string, n int) {
+	b.WriteString(` aria-describedby="`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(html.EscapeString(messageID(id, i)))
+	}
+	b.WriteByte('"')
+}
+
+func messageID(controlID string, i int) string {
+	return controlID + "-msg-" + strconv.Itoa(i+1)
+}
+
+func hasError(ms []message) bool {
 	for _, m := range ms {
+		if m.Type == "error" {
+			return true
+		}
+	}
+	return false
+}
+
+// writeMessages writes a control's messages, each with the id its
+// control's aria-describedby names.
+func writeMessages(b *strings.Builder, controlID string, ms []message) {
+	for i, m := range ms {
 		role := "status"
 		if m.Type == "error" {
 			role = "alert"
 		}
 		b.WriteString(`<p class="msg msg-`)
 		b.WriteString(html.EscapeString(m.Type))
+		if controlID != "" {
+			b.WriteString(`" id="`)
+			b.WriteString(html.EscapeString(messageID(controlID, i)))
+		}
 		b.WriteString(`" data-message-id="`)
 		b.WriteString(strconv.FormatInt(m.ID, 10))
 		b.WriteString(`" role="` + role + `">`)
@@ -174,4 +214,57 @@ func safeHref(raw string) string {
 		return "#"
 	}
 	return s
+}
+
+// HTML renders the passkey section: its nodes (already rendered), the
+// secondary "this computer" choice tandem.js may reveal, and the status
+// line the ceremonies write to. Like the node writer, it is Go because it
+// is on every page: as template actions its attributes cost a reflective
+// escaper call each.
+func (p *primarySection) HTML() template.HTML {
+	var b strings.Builder
+	b.Grow(len(p.Nodes) + 512)
+	b.WriteString(`<section class="method method-`)
+	b.WriteString(html.EscapeString(p.Group))
+	b.WriteString(` primary"`)
+	writeAttr(&b, "data-group", p.Group)
+	b.WriteString(" data-needs-webauthn")
+	if p.NeedsJS {
+		b.WriteString(" data-needs-js hidden")
+	}
+	b.WriteString(">\n")
+	if p.Title != "" {
+		b.WriteString("<h2>" + html.EscapeString(p.Title) + "</h2>\n")
+	}
+	b.WriteString(string(p.Nodes))
+	if p.ThisComputer != "" {
+		b.WriteString(`<button class="btn btn-secondary" type="button"`)
+		writeAttr(&b, "data-ceremony", p.ThisComputerCeremony)
+		b.WriteString(` data-choice="this_computer" hidden>`)
+		b.WriteString(html.EscapeString(p.ThisComputer))
+		b.WriteString("</button>\n")
+	}
+	b.WriteString(`<p class="status" role="status" aria-live="polite" data-ceremony-status></p>` + "\n</section>")
+	return template.HTML(b.String()) // #nosec: every value above is escaped
+}
+
+// sectionsHTML renders the other methods' sections.
+func sectionsHTML(secs []section) template.HTML {
+	var b strings.Builder
+	for _, s := range secs {
+		b.WriteString(`<section class="method method-`)
+		b.WriteString(html.EscapeString(s.Group))
+		b.WriteByte('"')
+		writeAttr(&b, "data-group", s.Group)
+		if s.NeedsJS {
+			b.WriteString(" data-needs-webauthn data-needs-js hidden")
+		}
+		b.WriteString(">\n")
+		if s.Title != "" {
+			b.WriteString("<h2>" + html.EscapeString(s.Title) + "</h2>\n")
+		}
+		b.WriteString(string(s.Nodes))
+		b.WriteString("</section>\n")
+	}
+	return template.HTML(b.String()) // #nosec: every value above is escaped
 }

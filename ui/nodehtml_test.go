@@ -7,6 +7,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/tandemauth/tandem/kratosext"
+	"github.com/tandemauth/tandem/ui/locale"
 )
 
 // FuzzNodeHTML renders every kind of node with hostile strings and parses
@@ -15,7 +16,10 @@ func FuzzNodeHTML(f *testing.F) {
 	f.Add("identifier", `"><script>alert(1)</script>`, "E-mail", "javascript:alert(1)")
 	f.Add(`x" onmouseover="alert(1)`, `'`, `</label><img src=x onerror=alert(1)>`, " JaVaScRiPt:alert(1)")
 	f.Add("a", "&amp;&lt;", "<!--", "data:text/html,<script>")
-	s := &Server{}
+	catalog, err := locale.Load(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, name, value, label, href string) {
 		kinds := []kratosext.Node{
 			{Type: "input", Attributes: kratosext.Attributes{Name: name, InputType: "hidden", Value: jsonString(value)}},
@@ -29,7 +33,7 @@ func FuzzNodeHTML(f *testing.F) {
 			{Type: "img", Attributes: kratosext.Attributes{ID: name, Src: href}, Meta: kratosext.Meta{Label: &kratosext.Text{Text: label}}},
 		}
 		for _, n := range kinds {
-			v := s.nodeView(n, "login", map[string]int{}, "primary")
+			v := newNodeWords(catalog.Default(), "login", "").view(n, "primary")
 			out := string(v.HTML())
 			doc, err := html.Parse(strings.NewReader("<form>" + out + "</form>"))
 			if err != nil {

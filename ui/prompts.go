@@ -188,12 +188,12 @@ func (s *Server) maybePrompt(c *gin.Context, sess *kratosext.Session, next strin
 		s.logger.WarnContext(ctx, "prompt: cannot record it shown; going on without it", "identity_id", sess.Identity.ID, "err", err)
 		return false, nil
 	}
-	return true, s.render(c, http.StatusOK, "prompt", s.promptView(c, due, dev, sess, next))
+	p := s.promptView(c, due, dev, sess, next)
+	return true, s.render(c, http.StatusOK, "prompt", p.Heading, p)
 }
 
 // promptPage is the prompt: one question, one primary action.
 type promptPage struct {
-	basePage
 	Prompt  devices.PromptKind
 	Heading string
 	Lead    string
@@ -206,60 +206,44 @@ type promptPage struct {
 	HowTitle string
 	How      string
 	ReturnTo string
+	Action   string
+}
+
+// promptWording is where each prompt's words are in the catalog: which
+// prompt, on which device, after what.
+func promptWording(due *promptDue, dev devices.Device) string {
+	switch {
+	case due.kind == devices.PromptPostCDA && due.signIn.event.Kind != devices.EventLogin:
+		// The phone was just set up (a sign-up, or the upgrade prompt's
+		// passkey), not used to sign in.
+		return "prompt.post_cda_setup"
+	case due.kind == devices.PromptPostCDA:
+		return "prompt.post_cda"
+	case dev.Class.Mobile():
+		return "prompt.upgrade_phone"
+	}
+	return "prompt.upgrade"
 }
 
 // promptView words the prompt for people who may never have heard the
 // word passkey: what they get, what happens, and that nothing else
 // changes.
 func (s *Server) promptView(c *gin.Context, due *promptDue, dev devices.Device, sess *kratosext.Session, next string) promptPage {
-	kind := due.kind
-	p := promptPage{Prompt: kind, Account: sess.Identity.Email(), ReturnTo: next}
-	here := "this computer"
+	l := s.localeOf(c)
+	w := promptWording(due, dev)
+	p := promptPage{
+		Prompt: due.kind, Account: sess.Identity.Email(), ReturnTo: next, Action: s.path("/prompt"),
+		Heading:  l.T(w + ".heading"),
+		Lead:     l.T(w + ".lead"),
+		Points:   []string{l.T(w + ".point_1"), l.T(w + ".point_2"), l.T(w + ".point_3")},
+		AddLabel: l.T(w + ".add"),
+		HowTitle: l.T("prompt.how_title"),
+		How:      l.T(w + ".how"),
+	}
+	p.NeverText = l.T("prompt.never_computer")
 	if dev.Class.Mobile() {
-		here = "this phone"
+		p.NeverText = l.T("prompt.never_phone")
 	}
-	p.NeverText = "Don't ask again on " + here
-	switch {
-	case kind == devices.PromptPostCDA:
-		p.Heading = "Sign in faster on this computer"
-		p.Lead = "You just signed in with your phone. This computer can confirm it's you by itself next time, with its fingerprint reader, face recognition or PIN."
-		if due.signIn.event.Kind != devices.EventLogin {
-			// The phone was just set up (a sign-up, or the upgrade
-			// prompt's passkey), not used to sign in.
-			p.Lead = "Your phone is set up to sign you in. This computer can also confirm it's you by itself, with its fingerprint reader, face recognition or PIN."
-		}
-		p.Points = []string{
-			"No code to scan and no phone to find.",
-			"Your phone keeps working, here and on other computers.",
-			"Skip this on a computer other people use.",
-		}
-		p.AddLabel = "Set up this computer"
-		p.HowTitle = "What happens next?"
-		p.How = "Your browser asks you to confirm with this computer's fingerprint, face or PIN. It then keeps a passkey for this site: a digital key that stays on this computer and works only here. We never see your fingerprint or face."
-	case dev.Class.Mobile():
-		p.Heading = "Sign in without a password next time"
-		p.Lead = "This phone can confirm it's you with its fingerprint, face or screen lock."
-		p.Points = []string{
-			"Nothing to remember or type.",
-			"Nothing a fake site can trick you into giving away.",
-			"Your password keeps working too.",
-		}
-		p.AddLabel = "Set up this phone"
-		p.HowTitle = "What happens next?"
-		p.How = "Your phone asks you to confirm with its fingerprint, face or screen lock. It then keeps a passkey for this site: a digital key that works only here. We never see your fingerprint or face."
-	default:
-		p.Heading = "Sign in with your phone next time"
-		p.Lead = "No password to type: your phone confirms it's you with its fingerprint, face or screen lock."
-		p.Points = []string{
-			"Works on any computer: scan a code with your phone's camera.",
-			"Nothing to remember, and nothing a fake site can trick you into giving away.",
-			"Your password keeps working too.",
-		}
-		p.AddLabel = "Set up my phone"
-		p.HowTitle = "What happens next?"
-		p.How = "Your browser shows a code. Scan it with your phone's camera, then confirm with your phone's fingerprint, face or screen lock. Your phone then keeps a passkey for this site: a digital key that works only here. We never see your fingerprint or face."
-	}
-	p.basePage = s.base(c, p.Heading)
 	return p
 }
 
@@ -269,19 +253,18 @@ func (s *Server) promptView(c *gin.Context, due *promptDue, dev devices.Device, 
 // this UI's own pages.
 func (s *Server) handlePromptAnswer(c *gin.Context) error {
 	if !s.sameOriginForm(c) {
-		return &httpError{Status: http.StatusForbidden, Title: "This request was refused",
-			Public: "This form can only be sent from this site's own pages.",
-			Err:    errors.New("prompt answer from another origin")}
+		return &httpError{Status: http.StatusForbidden, Heading: "error.cross_site.title",
+			Message: "error.cross_site.message", Err: errors.New("prompt answer from another origin")}
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxPromptForm)
 	if err := c.Request.ParseForm(); err != nil {
-		return badRequest("The form could not be read.", fmt.Errorf("parse prompt answer: %w", err))
+		return badRequest("error.bad_link.form", fmt.Errorf("parse prompt answer: %w", err))
 	}
 	form := c.Request.PostForm
 	kind := devices.PromptKind(form.Get("prompt"))
 	answer := form.Get("action")
 	if kind != devices.PromptPostCDA && kind != devices.PromptUpgrade {
-		return badRequest("The form could not be read.", fmt.Errorf("unknown prompt %q", clipForLog(string(kind))))
+		return badRequest("error.bad_link.form", fmt.Errorf("unknown prompt %q", clipForLog(string(kind))))
 	}
 	var record devices.EventKind
 	switch answer {
@@ -292,18 +275,17 @@ func (s *Server) handlePromptAnswer(c *gin.Context) error {
 	case answerNever:
 		record = devices.EventPromptRefused
 	default:
-		return badRequest("The form could not be read.", fmt.Errorf("unknown answer %q", clipForLog(answer)))
+		return badRequest("error.bad_link.form", fmt.Errorf("unknown answer %q", clipForLog(answer)))
 	}
 	next, err := s.safeReturn(form.Get("return_to"))
 	if err != nil {
-		return &httpError{Status: http.StatusBadRequest, Title: "This link doesn't look right",
-			Public: "The page you were going to is not one this site may send you to, so we stopped here. You are signed in.", Err: err}
+		return badRequest("error.bad_link.return_to", err)
 	}
 	ctx := c.Request.Context()
 	sess, err := s.kratos.Whoami(ctx, c.GetHeader("Cookie"))
 	switch {
 	case errors.Is(err, kratosext.ErrNoSession):
-		c.Redirect(http.StatusSeeOther, "/login")
+		s.redirect(c, s.path("/login"))
 		return nil
 	case err != nil:
 		return err
@@ -312,7 +294,7 @@ func (s *Server) handlePromptAnswer(c *gin.Context) error {
 	s.recordAnswer(ctx, sess, dev.ID, kind, record, answer)
 
 	if answer != answerAdd {
-		c.Redirect(http.StatusSeeOther, next)
+		s.redirect(c, next)
 		return nil
 	}
 	// The passkey goes where the prompt said: this device's own
@@ -327,8 +309,8 @@ func (s *Server) handlePromptAnswer(c *gin.Context) error {
 		mode = addPhone
 	}
 	// tandem_prompt lets the add page's "Not now" answer the prompt.
-	back := s.origin + "/continue?" + url.Values{"return_to": {next}, "tandem_add": {mode}, "tandem_prompt": {string(kind)}}.Encode()
-	c.Redirect(http.StatusSeeOther, s.kratos.BrowserFlowURL(kratosext.Settings, url.Values{"return_to": {back}}))
+	back := s.abs("/continue") + "?" + url.Values{"return_to": {next}, "tandem_add": {mode}, "tandem_prompt": {string(kind)}}.Encode()
+	s.redirect(c, s.kratos.BrowserFlowURL(kratosext.Settings, url.Values{"return_to": {back}}))
 	return nil
 }
 

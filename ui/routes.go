@@ -8,24 +8,34 @@ import (
 	"github.com/tandemauth/tandem/kratosext"
 )
 
-// routes lists every route, grouped by the middleware they need.
+// routes lists every route, grouped by the middleware they need. Every
+// route is under the public URL's path; the probes also answer at the
+// root, where load balancers look for them.
 func (s *Server) routes() *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
-	r.Use(s.recovery(), s.requestLog())
+	r.RedirectFixedPath = false
+	r.Use(s.recovery(), s.requestLog(), s.language())
 
 	// Probes: no security headers needed, no HTML.
 	r.GET("/health/alive", s.handleAlive)
 	r.GET("/health/ready", s.handleReady)
+	root := r.Group(s.path("/"))
+	if s.basePath != "" {
+		root.GET("/health/alive", s.handleAlive)
+		root.GET("/health/ready", s.handleReady)
+	}
 
-	// Static files: embedded, fingerprinted.
-	r.GET("/static/*file", s.staticHandler())
+	// Static files: embedded or the brand's, fingerprinted.
+	static := root.Group("/static", staticHeaders)
+	static.GET("/brand/:file", s.handleBrandAsset)
+	static.GET("/:file", s.handleStatic)
 
 	// Pages: CSP with a per-request nonce, the other security headers, and
 	// the device cookie.
-	pages := r.Group("/", securityHeaders(s.formAction), s.deviceCookie())
-	pages.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/welcome") })
+	pages := root.Group("/", securityHeaders(s.formAction), s.deviceCookie())
+	pages.GET("/", func(c *gin.Context) { s.redirect(c, s.path("/welcome")) })
 	for _, kind := range []kratosext.FlowKind{
 		kratosext.Login, kratosext.Registration, kratosext.Settings,
 		kratosext.Recovery, kratosext.Verification,
@@ -39,21 +49,26 @@ func (s *Server) routes() *gin.Engine {
 	pages.GET("/error", s.wrap(s.handleError))
 
 	// The page's own API: same-origin JSON, never HTML.
-	api := r.Group("/api")
+	api := root.Group("/api")
 	api.POST("/observe", s.handleObserve)
 	api.POST("/device", s.handleDevice)
 	api.POST("/login-plan", s.handleLoginPlan)
 
 	notFound := s.wrap(func(c *gin.Context) error {
-		return &httpError{Status: http.StatusNotFound, Title: "Page not found",
-			Public: "There is nothing at this address."}
+		return &httpError{Status: http.StatusNotFound, Heading: "error.not_found.title", Message: "error.not_found.message"}
 	})
 	r.NoRoute(securityHeaders(s.formAction), notFound)
 	r.NoMethod(securityHeaders(s.formAction), s.wrap(func(c *gin.Context) error {
-		return &httpError{Status: http.StatusMethodNotAllowed, Title: "Not allowed",
-			Public: "This page cannot be used that way."}
+		return &httpError{Status: http.StatusMethodNotAllowed, Heading: "error.method.title", Message: "error.method.message"}
 	}))
 	return r
+}
+
+// redirect sends the browser on with 303 See Other. Redirects are never
+// cached: where they lead depends on the session.
+func (s *Server) redirect(c *gin.Context, location string) {
+	c.Header("Cache-Control", "no-store")
+	c.Redirect(http.StatusSeeOther, location)
 }
 
 // PagePaths lists the GET paths the UI serves, for checking kratos.yml's

@@ -1,7 +1,13 @@
 // Package ui is Tandem's browser-facing server: the self-service pages for
-// every Kratos flow, rendered CDA-first from embedded templates, the
-// tandem.js that performs WebAuthn ceremonies, and the security headers
-// around them.
+// every Kratos flow, rendered CDA-first from embedded templates in the
+// person's language and the team's brand, the tandem.js that performs
+// WebAuthn ceremonies, and the security headers around them.
+//
+// A page is assembled in three steps that live apart: a builder per flow
+// kind (flow_*.go) decides what the page says and offers, from the Kratos
+// flow and what Tandem knows of the device; the node writer (nodehtml.go)
+// turns Kratos' nodes into form controls; the templates hold all other
+// markup. Every word comes from the locale catalog (ui/locale).
 package ui
 
 import (
@@ -12,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,20 +26,28 @@ import (
 	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/kratosext"
+	"github.com/tandemauth/tandem/ui/brand"
+	"github.com/tandemauth/tandem/ui/locale"
 )
 
 // Options are the UI server's dependencies.
 type Options struct {
 	Kratos *kratosext.Client
-	// Store keeps the browser's observations (and, later, prompt state).
+	// Store keeps the browser's observations, devices and prompt state.
 	Store devices.Store
 	// Cookies signs the device cookie.
 	Cookies *browser.CookieCodec
 	Logger  *slog.Logger
-	// PublicURL is where browsers reach this UI.
+	// PublicURL is where browsers reach this UI. It may carry a path
+	// (https://example.com/account/): every route, link and redirect is
+	// then under it.
 	PublicURL string
 	// AllowedReturnURLs are extra origins a sign-in may end on.
 	AllowedReturnURLs []string
+	// Catalog holds every locale's text; nil loads the shipped catalogs.
+	Catalog *locale.Catalog
+	// Brand is the team's look; nil is Tandem's own.
+	Brand *brand.Brand
 	// ReadyChecks are consulted by /health/ready besides Kratos.
 	ReadyChecks map[string]func(context.Context) error
 	// Prompts sets the cadence of the post-CDA and upgrade prompts.
@@ -43,15 +58,22 @@ type Options struct {
 
 // Server is the UI. Build it with New.
 type Server struct {
-	kratos       *kratosext.Client
-	store        devices.Store
-	cookies      *browser.CookieCodec
-	limiter      *rateLimiter
-	devices      *deviceCache
+	kratos   *kratosext.Client
+	store    devices.Store
+	cookies  *browser.CookieCodec
+	limiter  *rateLimiter
+	devices  *deviceCache
+	features *featureCache
+	logger   *slog.Logger
+	catalog  *locale.Catalog
+	brand    *brand.Brand
+	// origin is scheme://host of the public URL; basePath its path without
+	// the trailing slash ("" or "/account").
 	origin       string
-	logger       *slog.Logger
+	basePath     string
 	publicURL    *url.URL
 	templates    map[string]*template.Template
+	chrome       map[*locale.Locale]*chrome
 	assetVersion map[string]string
 	readyChecks  map[string]func(context.Context) error
 	formAction   []string
@@ -75,28 +97,31 @@ func New(o Options) (*Server, error) {
 		return nil, errors.New("ui: a device store and a cookie codec are required")
 	}
 	pub, err := url.Parse(o.PublicURL)
-	if err != nil || !pub.IsAbs() {
+	if err != nil || !pub.IsAbs() || pub.Host == "" {
 		return nil, fmt.Errorf("ui: public URL %q must be absolute", o.PublicURL)
 	}
-	tmpl, err := parseTemplates(assets)
-	if err != nil {
-		return nil, err
+	if o.Catalog == nil {
+		if o.Catalog, err = locale.Load(nil); err != nil {
+			return nil, fmt.Errorf("ui: %w", err)
+		}
 	}
-	versions, err := assetVersions(assets)
-	if err != nil {
-		return nil, fmt.Errorf("ui: fingerprint static files: %w", err)
+	if o.Brand == nil {
+		if o.Brand, err = brand.Load(brand.Config{}, nil); err != nil {
+			return nil, fmt.Errorf("ui: %w", err)
+		}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	k := o.Kratos.PublicURL()
+	origin := pub.Scheme + "://" + pub.Host
 	formAction := []string{k.Scheme + "://" + k.Host}
-	allowedReturn := []string{originOf(pub.String())}
+	allowedReturn := []string{origin}
 	for _, r := range o.AllowedReturnURLs {
 		if u, err := url.Parse(r); err == nil && u.IsAbs() {
 			formAction = append(formAction, u.Scheme+"://"+u.Host)
 			allowedReturn = append(allowedReturn, u.Scheme+"://"+u.Host)
 		}
-	}
-	if o.Now == nil {
-		o.Now = time.Now
 	}
 	s := &Server{
 		kratos:        o.Kratos,
@@ -104,16 +129,27 @@ func New(o Options) (*Server, error) {
 		cookies:       o.Cookies,
 		limiter:       newRateLimiter(30, o.Now),
 		devices:       newDeviceCache(time.Minute, 10_000, o.Now),
-		origin:        originOf(pub.String()),
+		features:      newFeatureCache(o.Kratos, 5*time.Minute, o.Now),
 		logger:        o.Logger.With("component", "ui"),
+		catalog:       o.Catalog,
+		brand:         o.Brand,
+		origin:        origin,
+		basePath:      strings.TrimSuffix(pub.Path, "/"),
 		publicURL:     pub,
-		templates:     tmpl,
-		assetVersion:  versions,
 		readyChecks:   o.ReadyChecks,
 		formAction:    formAction,
 		prompts:       o.Prompts,
 		now:           o.Now,
 		allowedReturn: allowedReturn,
+	}
+	if s.templates, err = s.parseTemplates(assets); err != nil {
+		return nil, err
+	}
+	if s.assetVersion, err = assetVersions(assets); err != nil {
+		return nil, fmt.Errorf("ui: fingerprint static files: %w", err)
+	}
+	if s.chrome, err = s.buildChrome(assets); err != nil {
+		return nil, fmt.Errorf("ui: %w", err)
 	}
 	s.engine = s.routes()
 	return s, nil
@@ -121,6 +157,13 @@ func New(o Options) (*Server, error) {
 
 // Handler is the UI's http.Handler.
 func (s *Server) Handler() http.Handler { return s.engine }
+
+// path is an absolute path on this UI: the public URL's path prefix
+// (if any) and p.
+func (s *Server) path(p string) string { return s.basePath + p }
+
+// abs is an absolute URL on this UI.
+func (s *Server) abs(p string) string { return s.origin + s.basePath + p }
 
 // requestLog logs one line per request: method, path, status, duration.
 // Never the query (it may hold codes), cookies or bodies.
@@ -147,8 +190,8 @@ func (s *Server) recovery() gin.HandlerFunc {
 				}
 				s.logger.ErrorContext(c.Request.Context(), "panic", "path", c.Request.URL.Path, "panic", fmt.Sprint(r))
 				if !c.Writer.Written() {
-					s.renderError(c, &httpError{Status: http.StatusInternalServerError, Title: "Something went wrong",
-						Public: "Something went wrong on our side. Please try again."})
+					s.renderError(c, &httpError{Status: http.StatusInternalServerError, Heading: "error.internal.title",
+						Message: "error.internal.message"})
 				}
 				c.Abort()
 			}

@@ -3,7 +3,6 @@ package ui
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -11,47 +10,34 @@ import (
 )
 
 type welcomePage struct {
-	basePage
 	SignedIn   bool
 	Email      string
-	IdentityID string
 	Method     string
-	Methods    []string
-	AAL        string
-	SignedInAt time.Time
-	LogoutURL  string
-	Unverified bool
+	SignedInAt string
+	// SignedInISO is SignedInAt for <time datetime>.
+	SignedInISO string
+	LogoutURL   string
+	Unverified  bool
+	// CanRegister: Kratos lets people sign up (the link is hidden when not).
+	CanRegister bool
+	// Heading greets a signed-out visitor by the product's name.
+	Heading string
 }
 
-// methodNames are the words a person reads for Kratos' method ids.
-var methodNames = map[string]string{
-	"passkey":       "a passkey",
-	"webauthn":      "a security key",
-	"password":      "a password",
-	"code":          "a one-time code",
-	"code_recovery": "a recovery code",
-	"link_recovery": "a recovery link",
-	"totp":          "an authenticator app",
-	"lookup_secret": "a backup recovery code",
-	"oidc":          "another account",
-}
-
-func methodName(m string) string {
-	if n, ok := methodNames[m]; ok {
-		return n
-	}
-	return m
-}
+// methodKey is the catalog key of the words for a Kratos method ("a
+// passkey"); a method Tandem does not know is shown by its name.
+func methodKey(m string) string { return "signed_in_with." + m }
 
 // handleWelcome shows who is signed in and how, with a working sign-out.
 func (s *Server) handleWelcome(c *gin.Context) error {
 	cookie := c.GetHeader("Cookie")
-	page := welcomePage{basePage: s.base(c, "Your account")}
+	l := s.localeOf(c)
 	sess, err := s.kratos.Whoami(c.Request.Context(), cookie)
 	switch {
 	case errors.Is(err, kratosext.ErrNoSession):
-		page.Title = "Welcome"
-		return s.render(c, http.StatusOK, "welcome", page)
+		page := welcomePage{CanRegister: s.features.get().Registration}
+		page.Heading = l.Format("welcome.signed_out.heading", map[string]any{"Name": s.brand.Name})
+		return s.render(c, http.StatusOK, "welcome", l.T("welcome.signed_out.title"), page)
 	case err != nil:
 		return err
 	}
@@ -59,20 +45,19 @@ func (s *Server) handleWelcome(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	page.SignedIn = true
+	page := welcomePage{SignedIn: true}
 	page.Email = sess.Identity.Email()
-	page.IdentityID = sess.Identity.ID
-	page.Method = methodName(sess.LastMethod())
-	for _, m := range sess.AuthenticationMethods {
-		page.Methods = append(page.Methods, m.Method)
+	page.Method = sess.LastMethod()
+	if k := methodKey(page.Method); l.Has(k) {
+		page.Method = l.T(k)
 	}
-	page.AAL = sess.AuthenticatorAssuranceLevel
-	page.SignedInAt = sess.AuthenticatedAt
+	page.SignedInAt = l.DateTime(sess.AuthenticatedAt)
+	page.SignedInISO = sess.AuthenticatedAt.Format("2006-01-02T15:04:05Z07:00")
 	page.LogoutURL = logout
 	for _, a := range sess.Identity.VerifiableAddresses {
 		if a.Value == page.Email && !a.Verified {
 			page.Unverified = true
 		}
 	}
-	return s.render(c, http.StatusOK, "welcome", page)
+	return s.render(c, http.StatusOK, "welcome", l.T("welcome.title"), page)
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -21,6 +22,8 @@ import (
 	"github.com/tandemauth/tandem/hooks"
 	"github.com/tandemauth/tandem/kratosext"
 	"github.com/tandemauth/tandem/ui"
+	"github.com/tandemauth/tandem/ui/brand"
+	"github.com/tandemauth/tandem/ui/locale"
 )
 
 func newServeCmd(c *cli) *cobra.Command {
@@ -108,7 +111,22 @@ func (c *cli) serve(ctx context.Context) error {
 		return err
 	}
 
+	catalog, err := loadCatalog(cfg.UI.LocalesDir)
+	if err != nil {
+		return err
+	}
+	look, err := brand.Load(brand.Config{
+		Name: cfg.Brand.Name, Logo: cfg.Brand.Logo, Favicon: cfg.Brand.Favicon, Accent: cfg.Brand.Accent,
+		Stylesheet: cfg.Brand.Stylesheet, TitlePattern: cfg.Brand.Title,
+		Help: cfg.Brand.Links.Help, Terms: cfg.Brand.Links.Terms, Privacy: cfg.Brand.Links.Privacy,
+	}, os.ReadFile)
+	if err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+
 	uiServer, err := ui.New(ui.Options{
+		Catalog:           catalog,
+		Brand:             look,
 		Kratos:            kratos,
 		Store:             store,
 		Cookies:           cookies,
@@ -153,6 +171,18 @@ func (c *cli) serve(ctx context.Context) error {
 	logger.Info("tandem started", "ui", uiLn.Addr().String(), "hooks", hooksLn.Addr().String(), "kratos", cfg.Kratos.PublicURL)
 	fmt.Fprintf(c.stdout, "Tandem is up. Sign in at %s/login\n", trimSlash(cfg.UI.PublicURL))
 	return serveUntilDone(ctx, logger, servers)
+}
+
+// loadCatalog loads the shipped catalogs with the overrides in dir, if
+// one is configured.
+func loadCatalog(dir string) (*locale.Catalog, error) {
+	if dir == "" {
+		return locale.Load(nil)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, &config.ValidationError{Field: "ui.locales_dir", Reason: fmt.Sprintf("%q is not a directory", dir)}
+	}
+	return locale.Load(os.DirFS(dir))
 }
 
 // storeAnswers is the store's readiness probe: a read that must come back

@@ -5,6 +5,12 @@
 //
 // The page embeds its ceremonies as JSON (#tandem-data): for each, the
 // options Kratos issued and the form field Kratos reads the answer from.
+// Every word the script shows comes from the page too (#tandem-text, the
+// catalog's js.* keys in the page's language).
+//
+// The page works without this script: it arrives with the passkey
+// buttons hidden and the other ways to sign in open. The script shows the
+// passkey first when the browser can use one.
 (function () {
   "use strict";
 
@@ -12,6 +18,10 @@
   var form = document.querySelector("form[data-flow]");
   if (!dataEl || !form) return;
   var page = JSON.parse(dataEl.textContent || "{}");
+  var textEl = document.getElementById("tandem-text");
+  var words = textEl ? JSON.parse(textEl.textContent || "{}") : {};
+  function t(key) { return words[key] || ""; }
+  var api = page.api || "/api";
   var ceremonies = page.ceremonies || {};
   // loginPlan is the CDA login plan (login pages): autofill, passkey_button,
   // identifier_first or password_or_code. It is revised once the page knows
@@ -178,7 +188,7 @@
     var ctl = new AbortController();
     var timer = setTimeout(function () { ctl.abort(); }, 3000);
     try {
-      await fetch("/api/observe", {
+      await fetch(api + "/observe", {
         method: "POST",
         credentials: "same-origin",
         headers: { "Content-Type": "application/json" },
@@ -211,19 +221,11 @@
 
   function explain(err) {
     var name = err && err.name;
-    if (name === "NotAllowedError" || name === "AbortError") {
-      return "The passkey request was cancelled or timed out. Try again, or choose another way below.";
-    }
-    if (name === "InvalidStateError") {
-      return "This device already holds a passkey for your account.";
-    }
-    if (name === "SecurityError") {
-      return "This site's address is not allowed to use passkeys. Please contact support.";
-    }
-    if (name === "NotSupportedError") {
-      return "This device has no passkey support that fits. Choose another way below.";
-    }
-    return "Something went wrong with the passkey. Try again, or choose another way below.";
+    if (name === "NotAllowedError" || name === "AbortError") return t("cancelled");
+    if (name === "InvalidStateError") return t("already_registered");
+    if (name === "SecurityError") return t("security_error");
+    if (name === "NotSupportedError") return t("not_supported");
+    return t("failed");
   }
 
   // ---- ceremonies ---------------------------------------------------------
@@ -304,7 +306,7 @@
   async function start(kind, choice) {
     if (busy || !ceremonies[kind] || !runners[kind]) return;
     setBusy(true);
-    say(kind.indexOf("login") >= 0 ? "Waiting for your passkey…" : "Follow your browser's prompt to create the passkey…");
+    say(kind.indexOf("login") >= 0 ? t("waiting_passkey") : t("creating_passkey"));
     try {
       await runners[kind](kind, choice);
     } catch (err) {
@@ -327,7 +329,7 @@
   probed.then(async function () {
     if (!page.device || same(page.device.capabilities, capabilities)) return;
     try {
-      var res = await fetch("/api/device", {
+      var res = await fetch(api + "/device", {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ capabilities: capabilities })
@@ -339,15 +341,21 @@
   });
 
   if (!webauthn) {
-    // No WebAuthn: hide what cannot work and show the other ways.
+    // No WebAuthn: what needs it stays hidden, the other ways stay open.
     form.querySelectorAll("[data-needs-webauthn]").forEach(function (el) { el.hidden = true; });
-    var d = form.querySelector("[data-another]");
-    if (d) d.open = true;
     return;
   }
 
+  // The browser can run a ceremony: show the passkey first. The page came
+  // without it (it cannot work without this script), with the other ways
+  // open, and words that do not mention it.
+  form.querySelectorAll("[data-needs-js]").forEach(function (el) { el.hidden = false; });
+  document.querySelectorAll("[data-js-text]").forEach(function (el) {
+    el.textContent = el.getAttribute("data-js-text");
+  });
   var passkeySection = form.querySelector('section[data-group="passkey"]');
   var another = form.querySelector("[data-another]");
+  if (another && passkeySection && !another.hasAttribute("data-keep-open")) another.open = false;
   var acted = false; // the user started something: stop revising the page
 
   function fallBack(message) {
@@ -356,7 +364,7 @@
     // The page no longer leads with the phone: say what it offers now, and
     // make the password the primary action.
     var lead = document.querySelector("p.lead");
-    if (lead) lead.textContent = "Sign in with your password, or with a code we e-mail you.";
+    if (lead) lead.textContent = t("fallback_lead");
     var pw = form.querySelector('section[data-group="password"] button[type=submit]');
     if (pw) pw.classList.replace("btn-secondary", "btn-primary");
     var pwField = field("password");
@@ -391,14 +399,14 @@
     var idField = field("identifier");
     var identifier = idField ? idField.value.trim() : "";
     if (!identifier) {
-      say("Enter your e-mail address first.", true);
+      say(t("enter_email"), true);
       if (idField) idField.focus();
       return;
     }
-    say("Looking up your passkeys…");
+    say(t("looking_up"));
     var plan;
     try {
-      var res = await fetch("/api/login-plan", {
+      var res = await fetch(api + "/login-plan", {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ identifier: identifier })
@@ -406,7 +414,7 @@
       if (!res.ok) throw new Error("login plan: " + res.status);
       plan = await res.json();
     } catch (e) {
-      say("We could not look up your passkeys. Try again, or sign in another way below.", true);
+      say(t("lookup_failed"), true);
       return;
     }
     say("");
@@ -421,9 +429,9 @@
       if (primary) primary.hidden = true;
       local.hidden = false;
       local.classList.replace("btn-secondary", "btn-primary");
-      local.textContent = "Use this computer's passkey";
+      local.textContent = t("use_this_computer");
       var lead = document.querySelector("p.lead");
-      if (lead) lead.textContent = "This account's passkey is on this computer: confirm with its fingerprint reader, face recognition or PIN.";
+      if (lead) lead.textContent = t("this_computer_lead");
       local.focus();
       loginPlan = plan;
       return;

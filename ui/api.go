@@ -6,51 +6,20 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/go-webauthn/webauthn/protocol"
 
 	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/kratosext"
 )
 
-// loginPlan is the login plan as tandem.js reads it: which flow the page
-// runs, and how the passkey button (and "use this computer's passkey")
-// rewrite Kratos' request.
-type loginPlan struct {
-	Flow         devices.LoginFlow `json:"flow"`
-	Passkey      *kratosext.Plan   `json:"passkey,omitempty"`
-	ThisComputer *kratosext.Plan   `json:"thisComputer,omitempty"`
-	// Message explains a fallback to password or code, when there is one.
-	Message string `json:"message,omitempty"`
-}
-
-func viewLoginPlan(p devices.LoginPlan) *loginPlan {
-	return &loginPlan{Flow: p.Flow, Passkey: getPlan(p.Passkey), ThisComputer: getPlan(p.ThisComputer)}
-}
-
-func getPlan(r *devices.GetRequest) *kratosext.Plan {
-	if r == nil {
-		return nil
-	}
-	p := &kratosext.Plan{}
-	for _, h := range r.Hints {
-		p.Hints = append(p.Hints, protocol.PublicKeyCredentialHints(h))
-	}
-	for _, c := range r.AllowCredentials {
-		raw, err := c.ID.Bytes()
-		if err != nil {
-			continue
-		}
-		d := protocol.CredentialDescriptor{Type: protocol.PublicKeyCredentialType, CredentialID: raw}
-		for _, t := range c.Transports {
-			d.Transport = append(d.Transport, protocol.AuthenticatorTransport(t))
-		}
-		p.AllowCredentials = append(p.AllowCredentials, d)
-	}
-	return p
-}
+// This file is the page's own JSON API under /api: what tandem.js posts
+// (observations, capabilities, an identifier to narrow the sign-in to)
+// and the checks every such request passes first (same origin, a device
+// cookie Tandem issued, a bounded JSON body, a rate limit).
 
 // sameOrigin refuses a request that did not come from this UI's own pages.
 func (s *Server) sameOrigin(c *gin.Context) bool {
@@ -139,7 +108,7 @@ func (s *Server) handleDevice(c *gin.Context) {
 // noPhonePasskey is what an identifier-first sign-in says when there is no
 // passkey on a phone to ask for. It is the same whether or not the account
 // exists, so that the answer does not tell who has an account.
-const noPhonePasskey = "There is no passkey on a phone for this account yet. Sign in another way below."
+const noPhonePasskey = "login.no_phone_passkey"
 
 // handleLoginPlan narrows the passkey request to one identity: the
 // identifier-first rows of the CDA table. The browser then asks the phone
@@ -169,7 +138,7 @@ func (s *Server) handleLoginPlan(c *gin.Context) {
 		apiError(c, http.StatusBadRequest, "enter your e-mail address")
 		return
 	}
-	fallback := &loginPlan{Flow: devices.LoginPasswordOrCode, Message: noPhonePasskey}
+	fallback := &loginPlan{Flow: devices.LoginPasswordOrCode, Message: s.localeOf(c).T(noPhonePasskey)}
 	ctx := c.Request.Context()
 	identity, err := s.kratos.IdentityByIdentifier(ctx, identifier)
 	if errors.Is(err, kratosext.ErrIdentityNotFound) {
@@ -194,7 +163,131 @@ func (s *Server) handleLoginPlan(c *gin.Context) {
 	plan := devices.PlanLogin(devices.LoginInput{Device: s.deviceByID(c, id), Identified: true, Credentials: creds, LocalPasskey: local})
 	v := viewLoginPlan(plan)
 	if v.Flow == devices.LoginPasswordOrCode {
-		v.Message = noPhonePasskey
+		v.Message = s.localeOf(c).T(noPhonePasskey)
 	}
 	c.JSON(http.StatusOK, v)
+}
+
+// observationTTL outlives Kratos' flow lifespan (30 min in kratos.yml): an
+// observation is useless once its flow has expired.
+const observationTTL = 35 * time.Minute
+
+// maxObserveBody bounds /api/observe: a report is a few hundred bytes.
+const maxObserveBody = 8 << 10
+
+type observeRequest struct {
+	FlowID string          `json:"flow_id"`
+	Report json.RawMessage `json:"report"`
+}
+
+// handleObserve stores what the browser reported about a ceremony, keyed
+// by the flow and this device, for the web hook to join. It is same-origin
+// only: the Origin must be the UI's, and cross-site fetches are refused
+// before anything is read.
+func (s *Server) handleObserve(c *gin.Context) {
+	if !s.sameOrigin(c) {
+		return
+	}
+	// The device must be one this UI issued: a report under any other id
+	// could never be joined, and must not fill the store.
+	device, ok := s.requestDevice(c)
+	if !ok {
+		return
+	}
+	if !s.limiter.allow(device) {
+		c.Header("Retry-After", "60")
+		apiError(c, http.StatusTooManyRequests, "too many reports from this device; try again in a minute")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxObserveBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			apiError(c, http.StatusRequestEntityTooLarge, "the report is too large")
+			return
+		}
+		apiError(c, http.StatusBadRequest, "could not read the body")
+		return
+	}
+	var req observeRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		apiError(c, http.StatusBadRequest, "the body is not a JSON object with flow_id and report")
+		return
+	}
+	if !flowID.MatchString(req.FlowID) {
+		apiError(c, http.StatusBadRequest, "flow_id must be a Kratos flow id")
+		return
+	}
+	rep, err := browser.DecodeReport(req.Report)
+	if err != nil {
+		apiError(c, http.StatusBadRequest, "report: "+err.Error())
+		return
+	}
+	// Only the fields Tandem reads are kept, whatever else was sent.
+	data, err := rep.Encode()
+	if err != nil {
+		apiError(c, http.StatusBadRequest, "report: "+err.Error())
+		return
+	}
+	err = s.store.PutObservation(c.Request.Context(), devices.Observation{
+		FlowID:    req.FlowID,
+		DeviceID:  device,
+		Data:      data,
+		ExpiresAt: s.now().Add(observationTTL),
+	})
+	if err != nil {
+		s.logger.ErrorContext(c.Request.Context(), "store observation", "flow_id", req.FlowID, "err", err)
+		apiError(c, http.StatusServiceUnavailable, "could not store the report; the sign-in goes on without it")
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func apiError(c *gin.Context, status int, msg string) {
+	c.Header("Cache-Control", "no-store")
+	c.JSON(status, gin.H{"error": gin.H{"code": status, "status": http.StatusText(status), "message": msg}})
+}
+
+// rateLimiter allows each key a fixed number of events per minute. Windows
+// are fixed and the table is dropped each minute, so memory stays bounded
+// by the number of devices seen in one minute.
+type rateLimiter struct {
+	perMinute int
+	now       func() time.Time
+
+	mu     sync.Mutex
+	window int64
+	counts map[string]int
+}
+
+func newRateLimiter(perMinute int, now func() time.Time) *rateLimiter {
+	return &rateLimiter{perMinute: perMinute, now: now, counts: map[string]int{}}
+}
+
+func (l *rateLimiter) allow(key string) bool {
+	w := l.now().Unix() / 60
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if w != l.window {
+		l.window = w
+		clear(l.counts)
+	}
+	if l.counts[key] >= l.perMinute {
+		return false
+	}
+	l.counts[key]++
+	return true
+}
+
+// originOf is scheme://host of a URL string.
+func originOf(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	rest := raw[i+3:]
+	if j := strings.IndexByte(rest, '/'); j >= 0 {
+		rest = rest[:j]
+	}
+	return raw[:i+3] + rest
 }
