@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -47,6 +48,22 @@ type UIConfig struct {
 	// LocalesDir holds <tag>.toml files that override single strings of
 	// the shipped catalogs; empty for none.
 	LocalesDir string `mapstructure:"locales_dir"`
+	// TrustedProxies are proxies (addresses or CIDRs) whose
+	// X-Forwarded-For names the client, for the rate limits. Empty: the
+	// connection's address is the client's.
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
+	// Limits are the page API's rate limits per client address.
+	Limits LimitsConfig `mapstructure:"limits"`
+}
+
+// LimitsConfig sets the page API's rate limits (per replica).
+type LimitsConfig struct {
+	// LookupsPerMinute: /api/login-plan calls per client address.
+	LookupsPerMinute int `mapstructure:"lookups_per_minute"`
+	// ReportsPerMinute: /api/observe and /api/device calls per address.
+	ReportsPerMinute int `mapstructure:"reports_per_minute"`
+	// GlobalPerSecond: what all addresses together may do, per kind.
+	GlobalPerSecond int `mapstructure:"global_per_second"`
 }
 
 // BrandConfig is the team's look: every file is read once at start.
@@ -112,6 +129,9 @@ type StoreConfig struct {
 	DSN string `mapstructure:"dsn"`
 	// Migrate applies pending migrations when `tandem serve` starts.
 	Migrate bool `mapstructure:"migrate"`
+	// UnusedDeviceTTL is how long a device that never signed in is kept
+	// after it was last seen.
+	UnusedDeviceTTL time.Duration `mapstructure:"unused_device_ttl"`
 }
 
 // PromptsConfig sets the cadence of the post-CDA and upgrade prompts.
@@ -137,6 +157,10 @@ func SetDefaults(v *viper.Viper) {
 	v.SetDefault("ui.cookie_secret", "")
 	v.SetDefault("ui.allowed_return_urls", []string{})
 	v.SetDefault("ui.locales_dir", "")
+	v.SetDefault("ui.trusted_proxies", []string{})
+	v.SetDefault("ui.limits.lookups_per_minute", 20)
+	v.SetDefault("ui.limits.reports_per_minute", 30)
+	v.SetDefault("ui.limits.global_per_second", 100)
 	v.SetDefault("brand.name", "Tandem")
 	v.SetDefault("brand.logo", "")
 	v.SetDefault("brand.favicon", "")
@@ -157,6 +181,7 @@ func SetDefaults(v *viper.Viper) {
 	v.SetDefault("kratos.timeout", 10*time.Second)
 	v.SetDefault("store.dsn", "sqlite://data/tandem.db")
 	v.SetDefault("store.migrate", true)
+	v.SetDefault("store.unused_device_ttl", 24*time.Hour)
 	v.SetDefault("prompts.post_cda", true)
 	v.SetDefault("prompts.upgrade", true)
 	v.SetDefault("prompts.snooze", 14*24*time.Hour)
@@ -273,6 +298,19 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	for i, p := range c.UI.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				bad(fmt.Sprintf("ui.trusted_proxies[%d]", i), "must be an IP address or a CIDR, got %q", p)
+			}
+		}
+	}
+	for field, n := range map[string]int{"ui.limits.lookups_per_minute": c.UI.Limits.LookupsPerMinute,
+		"ui.limits.reports_per_minute": c.UI.Limits.ReportsPerMinute, "ui.limits.global_per_second": c.UI.Limits.GlobalPerSecond} {
+		if n <= 0 {
+			bad(field, "must be positive, got %d", n)
+		}
+	}
 	for i, r := range c.UI.AllowedReturnURLs {
 		checkURL(fmt.Sprintf("ui.allowed_return_urls[%d]", i), r, true)
 	}
@@ -313,6 +351,9 @@ func (c *Config) Validate() error {
 		bad("store.dsn", "is required")
 	} else if !strings.HasPrefix(c.Store.DSN, "sqlite://") && !strings.HasPrefix(c.Store.DSN, "postgres://") && !strings.HasPrefix(c.Store.DSN, "postgresql://") {
 		bad("store.dsn", "must start with sqlite:// or postgres://")
+	}
+	if c.Store.UnusedDeviceTTL < time.Hour {
+		bad("store.unused_device_ttl", "must be at least 1h: a device must outlive a sign-in, got %s", c.Store.UnusedDeviceTTL)
 	}
 	if c.Prompts.Snooze < 0 {
 		bad("prompts.snooze", "must not be negative")

@@ -128,6 +128,11 @@ type EventFilter struct {
 	Limit int
 }
 
+// MaxDeleteBatch bounds one DeleteUnusedDevices call, so that a sweep
+// holds the store's writer only briefly; a sweep calls it until it
+// deletes fewer.
+const MaxDeleteBatch = 5000
+
 // Event listing limits.
 const (
 	DefaultEventLimit = 50
@@ -195,6 +200,12 @@ type Store interface {
 	// DeleteExpiredObservations deletes the observations whose expiry has
 	// passed and returns how many.
 	DeleteExpiredObservations(ctx context.Context) (int64, error)
+	// DeleteUnusedDevices deletes up to MaxDeleteBatch devices last seen
+	// before seenBefore that no identity ever used (no link, no
+	// credential created on them, no event), and returns how many. Any
+	// page visit mints a device; only the ones that sign in are worth
+	// keeping.
+	DeleteUnusedDevices(ctx context.Context, seenBefore time.Time) (int64, error)
 
 	// Close releases the store's connections. It waits for writes in
 	// flight.

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -80,8 +79,8 @@ func (s *Server) handleDevice(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if !s.limiter.allow("device:" + id) {
-		apiError(c, http.StatusTooManyRequests, "too many requests; try again in a minute")
+	if !s.limits.report.allow(c.ClientIP()) {
+		tooMany(c)
 		return
 	}
 	var req struct {
@@ -110,21 +109,29 @@ func (s *Server) handleDevice(c *gin.Context) {
 // exists, so that the answer does not tell who has an account.
 const noPhonePasskey = "login.no_phone_passkey"
 
+// loginPlanFloor is the least time /api/login-plan takes to answer. The
+// same reads answer an unknown address and an account without a phone
+// passkey, but Kratos finds one identity and not the other in different
+// times; answering no sooner than this hides that difference (a few
+// milliseconds) under one a person does not notice before the QR code.
+const loginPlanFloor = 40 * time.Millisecond
+
 // handleLoginPlan narrows the passkey request to one identity: the
 // identifier-first rows of the CDA table. The browser then asks the phone
 // that holds the passkey straight away (the QR code), or offers this
 // computer's passkey.
 func (s *Server) handleLoginPlan(c *gin.Context) {
+	start := time.Now()
 	if !s.sameOrigin(c) {
 		return
 	}
-	id, ok := s.requestDevice(c)
+	device, ok := s.requestDevice(c)
 	if !ok {
 		return
 	}
 	// Each answer says whether an address has a phone passkey: throttle.
-	if !s.limiter.allow("plan:" + id) {
-		apiError(c, http.StatusTooManyRequests, "too many attempts; try again in a minute")
+	if !s.limits.lookup.allow(c.ClientIP()) {
+		tooMany(c)
 		return
 	}
 	var req struct {
@@ -138,34 +145,52 @@ func (s *Server) handleLoginPlan(c *gin.Context) {
 		apiError(c, http.StatusBadRequest, "enter your e-mail address")
 		return
 	}
-	fallback := &loginPlan{Flow: devices.LoginPasswordOrCode, Message: s.localeOf(c).T(noPhonePasskey)}
+	plan, err := s.loginPlanFor(c, device, identifier)
+	// Answer no sooner than the floor, whatever was found.
+	select {
+	case <-time.After(time.Until(start.Add(loginPlanFloor))):
+	case <-c.Request.Context().Done():
+		return
+	}
+	switch {
+	case errors.Is(err, kratosext.ErrUnavailable), errors.Is(err, kratosext.ErrTimeout):
+		s.logger.ErrorContext(c.Request.Context(), "find identity for login plan", "err", err)
+		apiError(c, http.StatusBadGateway, "the sign-in service did not answer; try again")
+	case err != nil:
+		s.logger.ErrorContext(c.Request.Context(), "read credentials for login plan", "err", err)
+		apiError(c, http.StatusServiceUnavailable, "could not read your passkeys; try again")
+	default:
+		c.JSON(http.StatusOK, plan)
+	}
+}
+
+// loginPlanFor plans the sign-in of identifier on device.
+func (s *Server) loginPlanFor(c *gin.Context, device, identifier string) (*loginPlan, error) {
 	ctx := c.Request.Context()
 	identity, err := s.kratos.IdentityByIdentifier(ctx, identifier)
 	if errors.Is(err, kratosext.ErrIdentityNotFound) {
-		c.JSON(http.StatusOK, fallback)
-		return
+		// An unknown address takes the same path as an account without a
+		// passkey, against an identity no one has: the same store reads,
+		// the same answer, so neither its words nor the work behind it
+		// tells whether the address has an account.
+		identity, err = s.nobody, nil
 	}
 	if err != nil {
-		s.logger.ErrorContext(ctx, "find identity for login plan", "err", err)
-		apiError(c, http.StatusBadGateway, "the sign-in service did not answer; try again")
-		return
+		return nil, err
 	}
 	creds, err := s.store.ListCredentials(ctx, identity, devices.CredentialFilter{})
 	if err != nil {
-		s.logger.ErrorContext(ctx, "list credentials for login plan", "err", err)
-		apiError(c, http.StatusServiceUnavailable, "could not read your passkeys; try again")
-		return
+		return nil, err
 	}
 	local := false
-	if link, err := s.store.GetLink(ctx, id, identity); err == nil {
+	if link, err := s.store.GetLink(ctx, device, identity); err == nil {
 		local = link.LocalPasskey
 	}
-	plan := devices.PlanLogin(devices.LoginInput{Device: s.deviceByID(c, id), Identified: true, Credentials: creds, LocalPasskey: local})
-	v := viewLoginPlan(plan)
+	v := viewLoginPlan(devices.PlanLogin(devices.LoginInput{Device: s.deviceByID(c, device), Identified: true, Credentials: creds, LocalPasskey: local}))
 	if v.Flow == devices.LoginPasswordOrCode {
 		v.Message = s.localeOf(c).T(noPhonePasskey)
 	}
-	c.JSON(http.StatusOK, v)
+	return v, nil
 }
 
 // observationTTL outlives Kratos' flow lifespan (30 min in kratos.yml): an
@@ -194,9 +219,8 @@ func (s *Server) handleObserve(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if !s.limiter.allow(device) {
-		c.Header("Retry-After", "60")
-		apiError(c, http.StatusTooManyRequests, "too many reports from this device; try again in a minute")
+	if !s.limits.report.allow(c.ClientIP()) {
+		tooMany(c)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxObserveBody))
@@ -248,35 +272,10 @@ func apiError(c *gin.Context, status int, msg string) {
 	c.JSON(status, gin.H{"error": gin.H{"code": status, "status": http.StatusText(status), "message": msg}})
 }
 
-// rateLimiter allows each key a fixed number of events per minute. Windows
-// are fixed and the table is dropped each minute, so memory stays bounded
-// by the number of devices seen in one minute.
-type rateLimiter struct {
-	perMinute int
-	now       func() time.Time
-
-	mu     sync.Mutex
-	window int64
-	counts map[string]int
-}
-
-func newRateLimiter(perMinute int, now func() time.Time) *rateLimiter {
-	return &rateLimiter{perMinute: perMinute, now: now, counts: map[string]int{}}
-}
-
-func (l *rateLimiter) allow(key string) bool {
-	w := l.now().Unix() / 60
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if w != l.window {
-		l.window = w
-		clear(l.counts)
-	}
-	if l.counts[key] >= l.perMinute {
-		return false
-	}
-	l.counts[key]++
-	return true
+// tooMany answers a request over its budget (see limits.go).
+func tooMany(c *gin.Context) {
+	c.Header("Retry-After", "60")
+	apiError(c, http.StatusTooManyRequests, "too many requests; try again in a minute")
 }
 
 // originOf is scheme://host of a URL string.

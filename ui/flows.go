@@ -45,6 +45,10 @@ func (s *Server) handleFlow(kind kratosext.FlowKind) handlerFunc {
 		}
 		id := q.Get("flow")
 		if id == "" {
+			if !s.health.ok(c.Request.Context()) {
+				return &httpError{Status: http.StatusBadGateway, Heading: "error.kratos_down.title", Message: "error.kratos_down.message",
+					Err: errors.New("kratos is not ready; not sending the browser there")}
+			}
 			if kind == kratosext.Login || kind == kratosext.Registration {
 				s.throughContinue(q)
 			}

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -30,4 +31,38 @@ func (s *Server) handleReady(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// kratosHealth remembers, for a moment, whether Kratos answers its
+// readiness probe. A page that only sends the browser on to Kratos (to
+// start a flow) would otherwise send it to a dead Kratos, and the person
+// would see the browser's error instead of Tandem's.
+type kratosHealth struct {
+	probe func(context.Context) error
+	ttl   time.Duration
+	now   func() time.Time
+
+	mu      sync.Mutex
+	up      bool
+	checked time.Time
+}
+
+func newKratosHealth(probe func(context.Context) error, ttl time.Duration, now func() time.Time) *kratosHealth {
+	return &kratosHealth{probe: probe, ttl: ttl, now: now}
+}
+
+// ok reports whether Kratos answered lately, asking it (for at most a
+// second) when the last answer is older than ttl. Concurrent callers wait
+// for one probe.
+func (h *kratosHealth) ok(ctx context.Context) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.checked.IsZero() && h.now().Sub(h.checked) < h.ttl {
+		return h.up
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	h.up = h.probe(ctx) == nil
+	h.checked = h.now()
+	return h.up
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -11,8 +12,15 @@ import (
 // routes lists every route, grouped by the middleware they need. Every
 // route is under the public URL's path; the probes also answer at the
 // root, where load balancers look for them.
-func (s *Server) routes() *gin.Engine {
+func (s *Server) routes() (*gin.Engine, error) {
 	r := gin.New()
+	// Only a configured proxy's X-Forwarded-For names the client: the
+	// rate limits key on it.
+	r.ForwardedByClientIP = len(s.trusted) > 0
+	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
+	if err := r.SetTrustedProxies(s.trusted); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
@@ -61,7 +69,7 @@ func (s *Server) routes() *gin.Engine {
 	r.NoMethod(securityHeaders(s.formAction), s.wrap(func(c *gin.Context) error {
 		return &httpError{Status: http.StatusMethodNotAllowed, Heading: "error.method.title", Message: "error.method.message"}
 	}))
-	return r
+	return r, nil
 }
 
 // redirect sends the browser on with 303 See Other. Redirects are never

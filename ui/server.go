@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
@@ -52,6 +53,12 @@ type Options struct {
 	ReadyChecks map[string]func(context.Context) error
 	// Prompts sets the cadence of the post-CDA and upgrade prompts.
 	Prompts devices.PromptConfig
+	// Limits are the page API's rate limits; zero values are defaults.
+	Limits LimitsConfig
+	// TrustedProxies are the addresses or CIDRs of proxies whose
+	// X-Forwarded-For names the client. None: the connection's address
+	// is the client's, whatever a header claims.
+	TrustedProxies []string
 	// Now is the clock (tests inject one); default time.Now.
 	Now func() time.Time
 }
@@ -61,9 +68,10 @@ type Server struct {
 	kratos   *kratosext.Client
 	store    devices.Store
 	cookies  *browser.CookieCodec
-	limiter  *rateLimiter
+	limits   *limits
 	devices  *deviceCache
 	features *featureCache
+	health   *kratosHealth
 	logger   *slog.Logger
 	catalog  *locale.Catalog
 	brand    *brand.Brand
@@ -78,7 +86,11 @@ type Server struct {
 	readyChecks  map[string]func(context.Context) error
 	formAction   []string
 	prompts      devices.PromptConfig
-	now          func() time.Time
+	trusted      []string
+	// nobody is an identity id no one has (random per process): unknown
+	// addresses are looked up as it (see handleLoginPlan).
+	nobody string
+	now    func() time.Time
 	// allowedReturn are the origins /continue may send a browser to.
 	allowedReturn []string
 	engine        *gin.Engine
@@ -127,9 +139,12 @@ func New(o Options) (*Server, error) {
 		kratos:        o.Kratos,
 		store:         o.Store,
 		cookies:       o.Cookies,
-		limiter:       newRateLimiter(30, o.Now),
+		limits:        newLimits(o.Limits, o.Now),
+		trusted:       o.TrustedProxies,
+		nobody:        uuid.NewString(),
 		devices:       newDeviceCache(time.Minute, 10_000, o.Now),
 		features:      newFeatureCache(o.Kratos, 5*time.Minute, o.Now),
+		health:        newKratosHealth(o.Kratos.Ready, 2*time.Second, o.Now),
 		logger:        o.Logger.With("component", "ui"),
 		catalog:       o.Catalog,
 		brand:         o.Brand,
@@ -151,7 +166,9 @@ func New(o Options) (*Server, error) {
 	if s.chrome, err = s.buildChrome(assets); err != nil {
 		return nil, fmt.Errorf("ui: %w", err)
 	}
-	s.engine = s.routes()
+	if s.engine, err = s.routes(); err != nil {
+		return nil, fmt.Errorf("ui: %w", err)
+	}
 	return s, nil
 }
 

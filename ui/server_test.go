@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -36,7 +37,9 @@ func TestMain(m *testing.M) {
 type fakeKratos struct {
 	flows map[string][]byte // id → flow JSON
 	kinds map[string]string // id → kind
-	down  bool
+	// identities are the admin API's, by e-mail address → identity id.
+	identities map[string]string
+	down       bool
 }
 
 func (f *fakeKratos) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -65,6 +68,14 @@ func (f *fakeKratos) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Write([]byte(`{"id":"stub:500","error":{"code":500,"status":"Internal Server Error","reason":"This is a stub error.","message":"An internal server error occurred, please contact the system administrator"}}`))
+	case r.URL.Path == "/admin/identities":
+		w.Header().Set("Content-Type", "application/json")
+		id, ok := f.identities[r.URL.Query().Get("credentials_identifier")]
+		if !ok {
+			w.Write([]byte(`[]`))
+			return
+		}
+		fmt.Fprintf(w, `[{"id":%q,"schema_id":"default","schema_url":"http://localhost:4433/schemas/default","traits":{}}]`, id)
 	case r.URL.Path == "/sessions/whoami":
 		w.WriteHeader(http.StatusUnauthorized)
 		w.Write([]byte(`{"error":{"code":401,"id":"session_inactive"}}`))

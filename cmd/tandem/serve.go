@@ -133,6 +133,12 @@ func (c *cli) serve(ctx context.Context) error {
 		Logger:            logger,
 		PublicURL:         cfg.UI.PublicURL,
 		AllowedReturnURLs: cfg.UI.AllowedReturnURLs,
+		TrustedProxies:    cfg.UI.TrustedProxies,
+		Limits: ui.LimitsConfig{
+			LookupsPerMinute: cfg.UI.Limits.LookupsPerMinute,
+			ReportsPerMinute: cfg.UI.Limits.ReportsPerMinute,
+			GlobalPerSecond:  cfg.UI.Limits.GlobalPerSecond,
+		},
 		Prompts: devices.PromptConfig{
 			PostCDA:  cfg.Prompts.PostCDA,
 			Upgrade:  cfg.Prompts.Upgrade,
@@ -164,7 +170,7 @@ func (c *cli) serve(ctx context.Context) error {
 	// in flight must not find its store closed under it.
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	var sweeper sync.WaitGroup
-	sweeper.Go(func() { sweepObservations(sweepCtx, store, logger) })
+	sweeper.Go(func() { sweep(sweepCtx, store, cfg.Store.UnusedDeviceTTL, logger) })
 	defer sweeper.Wait()
 	defer stopSweep()
 
@@ -195,9 +201,11 @@ func storeAnswers(ctx context.Context, store devices.Store) error {
 	return err
 }
 
-// sweepObservations deletes expired browser observations every few
-// minutes: one that no hook joined (an abandoned sign-in) must not stay.
-func sweepObservations(ctx context.Context, store devices.Store, logger *slog.Logger) {
+// sweep deletes, every few minutes, the browser observations no hook
+// joined (an abandoned sign-in) and the devices that visited a page but
+// never signed in once they are unusedTTL old: neither is worth keeping,
+// and both are what a flood of page visits leaves behind.
+func sweep(ctx context.Context, store devices.Store, unusedTTL time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
 	for {
@@ -210,6 +218,19 @@ func sweepObservations(ctx context.Context, store devices.Store, logger *slog.Lo
 				logger.Warn("sweep expired observations", "err", err)
 			} else if n > 0 {
 				logger.Debug("swept expired observations", "count", n)
+			}
+			for ctx.Err() == nil {
+				n, err := store.DeleteUnusedDevices(ctx, time.Now().Add(-unusedTTL))
+				if err != nil {
+					logger.Warn("sweep unused devices", "err", err)
+					break
+				}
+				if n > 0 {
+					logger.Debug("swept unused devices", "count", n)
+				}
+				if n < devices.MaxDeleteBatch {
+					break
+				}
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -147,7 +148,7 @@ func TestMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn.Close(ctx)
-	const want = "database schema version 999 is newer than this binary's 1; upgrade tandem"
+	want := fmt.Sprintf("database schema version 999 is newer than this binary's %d; upgrade tandem", latest(t, dsn))
 	if _, err := postgres.Migrate(ctx, dsn); !errors.As(err, &sv) || !strings.HasSuffix(err.Error(), want) {
 		t.Errorf("Migrate on a newer schema = %v, want %q", err, want)
 	}
@@ -181,4 +182,16 @@ func TestClock(t *testing.T) {
 	if n, err := s.DeleteExpiredObservations(ctx); n != 1 || err != nil {
 		t.Errorf("DeleteExpiredObservations = %d, %v; want 1", n, err)
 	}
+}
+
+// latest is the newest migration this binary has: Migrate on a fresh
+// schema applies them all.
+func latest(t *testing.T, dsn string) int64 {
+	t.Helper()
+	applied, err := postgres.Migrate(context.Background(), MustSchema(t))
+	if err != nil || len(applied) == 0 {
+		t.Fatalf("migrate a fresh schema: %v", err)
+	}
+	_ = dsn
+	return applied[len(applied)-1].Version
 }

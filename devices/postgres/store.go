@@ -672,3 +672,17 @@ func (s *Store) DeleteExpiredObservations(ctx context.Context) (int64, error) {
 	}
 	return tag.RowsAffected(), nil
 }
+
+// DeleteUnusedDevices implements devices.Store.
+func (s *Store) DeleteUnusedDevices(ctx context.Context, seenBefore time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM devices WHERE id IN (
+		SELECT id FROM devices WHERE last_seen_at < $1
+			AND NOT EXISTS (SELECT 1 FROM device_identities di WHERE di.device_id = devices.id)
+			AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.created_device_id = devices.id)
+			AND NOT EXISTS (SELECT 1 FROM events e WHERE e.device_id = devices.id)
+		LIMIT $2)`, seenBefore, devices.MaxDeleteBatch)
+	if err != nil {
+		return 0, fmt.Errorf("delete unused devices: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func TestMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	want := "database schema version 999 is newer than this binary's 1; upgrade tandem"
+	want := fmt.Sprintf("database schema version 999 is newer than this binary's %d; upgrade tandem", applied[len(applied)-1].Version)
 	_, err = sqlite.Migrate(ctx, path)
 	if !errors.As(err, &sv) || sv.Database != 999 || !containsMessage(err, want) {
 		t.Errorf("Migrate on a newer schema = %v, want %q", err, want)

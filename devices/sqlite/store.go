@@ -734,3 +734,25 @@ func (s *Store) DeleteExpiredObservations(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// DeleteUnusedDevices implements devices.Store.
+func (s *Store) DeleteUnusedDevices(ctx context.Context, seenBefore time.Time) (int64, error) {
+	var n int64
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
+		res, err := tx.exec(ctx, `DELETE FROM devices WHERE id IN (
+			SELECT id FROM devices WHERE last_seen_at < ?1
+			AND NOT EXISTS (SELECT 1 FROM device_identities di WHERE di.device_id = devices.id)
+			AND NOT EXISTS (SELECT 1 FROM credentials c WHERE c.created_device_id = devices.id)
+			AND NOT EXISTS (SELECT 1 FROM events e WHERE e.device_id = devices.id)
+			LIMIT ?2)`, micros(seenBefore), devices.MaxDeleteBatch)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete unused devices: %w", err)
+	}
+	return n, nil
+}

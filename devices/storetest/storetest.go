@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) devices.Store) {
 		{"ListEvents", testListEvents},
 		{"Prompts", testPrompts},
 		{"Observations", testObservations},
+		{"UnusedDevices", testUnusedDevices},
 		{"BadInputWritesNothing", testBadInput},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Close", testClose},
@@ -744,6 +745,39 @@ func testObservations(t *testing.T, s devices.Store) {
 	}
 	_, err = s.GetObservation(ctx, flow, dev)
 	wantErr(t, "GetObservation after rejected puts", err, devices.ErrNotFound)
+}
+
+// testUnusedDevices: a device that never signed in is deleted once it is
+// old enough; one with a link, a credential or an event stays.
+func testUnusedDevices(t *testing.T, s devices.Store) {
+	ctx := context.Background()
+	id := newIDs(t)
+	lurker, user := id.device("lurker"), id.device("user")
+	_, err := s.UpsertDevice(ctx, desktopDevice(lurker))
+	mustNil(t, "UpsertDevice", err)
+	_, err = s.RecordRegistration(ctx, devices.Registration{Key: id.key("after-registration", "r"), Method: "passkey",
+		Credential: viaPhone(id.credential("c"), id.identity("ada")), Device: desktopDevice(user)})
+	mustNil(t, "RecordRegistration", err)
+
+	// Not old enough yet: nothing goes.
+	n, err := s.DeleteUnusedDevices(ctx, time.Now().Add(-time.Hour))
+	mustNil(t, "DeleteUnusedDevices", err)
+	if _, err := s.GetDevice(ctx, lurker); err != nil {
+		t.Fatalf("a device seen a moment ago was deleted (%d deleted): %v", n, err)
+	}
+	n, err = s.DeleteUnusedDevices(ctx, time.Now().Add(time.Minute))
+	mustNil(t, "DeleteUnusedDevices", err)
+	if n < 1 {
+		t.Errorf("DeleteUnusedDevices = %d, want ≥ 1", n)
+	}
+	_, err = s.GetDevice(ctx, lurker)
+	wantErr(t, "GetDevice of the deleted device", err, devices.ErrNotFound)
+	if _, err := s.GetDevice(ctx, user); err != nil {
+		t.Errorf("a device that signed up was deleted: %v", err)
+	}
+	if evs, err := s.ListEvents(ctx, devices.EventFilter{IdentityID: id.identity("ada")}); err != nil || len(evs) != 1 {
+		t.Errorf("events after the sweep: %v, %v", evs, err)
+	}
 }
 
 func testBadInput(t *testing.T, s devices.Store) {
