@@ -367,6 +367,16 @@ func (l *Locale) Kratos(id int64, context json.RawMessage, kratosText string) st
 		d.UseNumber()
 		_ = d.Decode(&data)
 	}
+	// A property is a form field's schema name ("email", "password"):
+	// say it the way the form labels it.
+	if p, ok := data["property"].(string); ok {
+		for _, name := range []string{p, "traits." + p} {
+			if label, ok := l.fields[name]; ok {
+				data["property"] = label
+				break
+			}
+		}
+	}
 	s, err := l.loc.Localize(&i18n.LocalizeConfig{MessageID: key, TemplateData: data, Funcs: l.funcs})
 	if err != nil || s == "" || strings.Contains(s, "<no value>") {
 		// A context that does not fit the wording (a newer Kratos, a

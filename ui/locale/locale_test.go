@@ -31,6 +31,9 @@ func TestEnglishBasics(t *testing.T) {
 	if got := en.Kratos(1050015, []byte(`{"secrets":[{"text":"a"},{"text":"b"}]}`), "x"); got != "a, b" {
 		t.Errorf("1050015 = %q", got)
 	}
+	if got := en.Kratos(4000002, []byte(`{"property":"email"}`), "x"); got != "Please fill in E-mail address." {
+		t.Errorf("4000002 = %q", got)
+	}
 	if got := en.Kratos(4010900, nil, "Hook says no"); got != "Hook says no" {
 		t.Errorf("unknown id = %q", got)
 	}
