@@ -3,14 +3,18 @@ SHELL := bash
 GO ?= go
 export GOFLAGS ?= -mod=mod
 
-.PHONY: run test test-short kratos chromium build vet bench bench-ui clean
+.PHONY: run run-oauth2 test test-short kratos hydra chromium build build-demo vet bench bench-ui clean
 
 ## run: start Kratos and Tandem locally with embedded SQLite (Ctrl-C stops both)
 run: kratos build
 	@./scripts/run.sh
 
-## test: install what the tests need (Kratos, Chromium) and run the whole suite
-test: kratos chromium vet
+## run-oauth2: make run plus Ory Hydra (Tandem's /login, /consent, /logout) and a demo OAuth2 app; prints its URL
+run-oauth2: kratos hydra build build-demo
+	@./scripts/run.sh --oauth2
+
+## test: install what the tests need (Kratos, Hydra, Chromium) and run the whole suite
+test: kratos hydra chromium vet
 	$(GO) test -count=1 -timeout 20m ./...
 
 ## test-short: unit tests only, no browser, no Kratos
@@ -21,8 +25,15 @@ build:
 	@mkdir -p .bin
 	$(GO) build -o .bin/tandem ./cmd/tandem
 
+build-demo:
+	@mkdir -p .bin
+	$(GO) build -o .bin/oauth2demo ./cmd/oauth2demo
+
 kratos:
 	@./scripts/install-kratos.sh
+
+hydra:
+	@./scripts/install-hydra.sh
 
 chromium:
 	@./scripts/install-chromium.sh
@@ -37,10 +48,10 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./devices/...
 
 clean:
-	rm -rf .bin/tandem data
+	rm -rf .bin/tandem .bin/oauth2demo data
 
 ## bench-ui: Tandem's login page vs. Kratos' own flow endpoint, on loopback
-bench-ui: kratos build
+bench-ui: kratos hydra build
 	$(GO) run ./cmd/benchui
 
 ## bench-hooks: the hook listener on loopback with SQLite and a real Kratos: 500/s open loop, then saturation

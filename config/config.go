@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -30,7 +31,55 @@ type Config struct {
 	Store   StoreConfig   `mapstructure:"store"`
 	Prompts PromptsConfig `mapstructure:"prompts"`
 	Brand   BrandConfig   `mapstructure:"brand"`
+	Hydra   HydraConfig   `mapstructure:"hydra"`
+	Social  SocialConfig  `mapstructure:"social"`
 	Log     LogConfig     `mapstructure:"log"`
+}
+
+// HydraConfig says where Ory Hydra is, when Tandem serves its login,
+// consent and logout pages. An empty AdminURL means no Hydra: /consent and
+// /logout answer 404 and /health/ready does not ask Hydra.
+type HydraConfig struct {
+	// AdminURL is Hydra's admin API, never exposed to browsers.
+	AdminURL string `mapstructure:"admin_url"`
+	// PublicURL is Hydra's public API as browsers see it: the consent and
+	// logout pages send browsers there, so the CSP's form-action lists it.
+	PublicURL string `mapstructure:"public_url"`
+	// TrustedClients are OAuth2 client ids whose consent is given without
+	// asking (first-party apps).
+	TrustedClients []string `mapstructure:"trusted_clients"`
+	// RememberFor is how long "remember this decision" lasts; 0 = until
+	// the person revokes it.
+	RememberFor time.Duration `mapstructure:"remember_for"`
+	// Timeout bounds every call Tandem makes to Hydra.
+	Timeout time.Duration `mapstructure:"timeout"`
+	// Claims maps a scope to the ID-token claims it releases, each claim
+	// to the identity trait it is read from: {email: {email: email}}.
+	Claims map[string]map[string]string `mapstructure:"claims"`
+}
+
+// Enabled reports whether Hydra is configured.
+func (h HydraConfig) Enabled() bool { return h.AdminURL != "" }
+
+// SocialConfig describes the outside sign-in providers Kratos' oidc method
+// offers, as Tandem shows them.
+type SocialConfig struct {
+	Providers []SocialProvider `mapstructure:"providers"`
+}
+
+// SocialProvider is one of Kratos' oidc providers.
+type SocialProvider struct {
+	// ID is the provider's id in Kratos' configuration (the button's value).
+	ID string `mapstructure:"id"`
+	// Name is shown on the button: "Continue with <Name>".
+	Name string `mapstructure:"name"`
+	// Icon is an SVG or PNG file Tandem serves beside the name.
+	Icon string `mapstructure:"icon"`
+	// AuthorizationURL is the provider's authorization endpoint (from its
+	// /.well-known/openid-configuration). Kratos redirects the browser there
+	// after the button's form post, so the CSP's form-action lists its
+	// origin.
+	AuthorizationURL string `mapstructure:"authorization_url"`
 }
 
 // UIConfig configures the browser-facing listener.
@@ -186,8 +235,25 @@ func SetDefaults(v *viper.Viper) {
 	v.SetDefault("prompts.upgrade", true)
 	v.SetDefault("prompts.snooze", 14*24*time.Hour)
 	v.SetDefault("prompts.max_shown", 3)
+	v.SetDefault("hydra.admin_url", "")
+	v.SetDefault("hydra.public_url", "")
+	v.SetDefault("hydra.trusted_clients", []string{})
+	v.SetDefault("hydra.remember_for", time.Duration(0))
+	v.SetDefault("hydra.timeout", 10*time.Second)
+	v.SetDefault("hydra.claims", DefaultClaims())
+	v.SetDefault("social.providers", []map[string]any{})
 	v.SetDefault("log.level", "info")
 	v.SetDefault("log.format", "text")
+}
+
+// DefaultClaims releases the e-mail address for the email scope and the
+// name for profile (identity schemas without a name trait simply have
+// none to release).
+func DefaultClaims() map[string]map[string]string {
+	return map[string]map[string]string{
+		"email":   {"email": "email"},
+		"profile": {"name": "name"},
+	}
 }
 
 // Load reads the configuration from v, which the caller has pointed at a
@@ -362,6 +428,8 @@ func (c *Config) Validate() error {
 		bad("prompts.max_shown", "must not be negative")
 	}
 	c.Brand.validate(bad)
+	c.validateHydra(bad, checkURL)
+	c.validateSocial(bad, checkURL)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -410,3 +478,80 @@ func (b BrandConfig) validate(bad func(field, format string, args ...any)) {
 }
 
 var hexColor = regexp.MustCompile(`^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+
+// reservedClaims are set by Hydra itself; a mapping must not override them.
+var reservedClaims = map[string]bool{
+	"sub": true, "iss": true, "aud": true, "exp": true, "iat": true, "nbf": true, "jti": true,
+	"auth_time": true, "nonce": true, "acr": true, "amr": true, "azp": true, "sid": true,
+	"at_hash": true, "c_hash": true, "rat": true,
+}
+
+var (
+	claimName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$`)
+	traitPath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+	idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+)
+
+func (c *Config) validateHydra(bad func(field, format string, args ...any), checkURL func(field, raw string, required bool)) {
+	h := c.Hydra
+	if !h.Enabled() {
+		if h.PublicURL != "" {
+			bad("hydra.admin_url", "is required when hydra.public_url is set")
+		}
+		return
+	}
+	checkURL("hydra.admin_url", h.AdminURL, true)
+	checkURL("hydra.public_url", h.PublicURL, true)
+	if h.Timeout <= 0 {
+		bad("hydra.timeout", "must be positive")
+	}
+	if h.RememberFor < 0 {
+		bad("hydra.remember_for", "must not be negative")
+	}
+	for i, id := range h.TrustedClients {
+		if strings.TrimSpace(id) == "" {
+			bad(fmt.Sprintf("hydra.trusted_clients[%d]", i), "must not be empty")
+		}
+	}
+	for scope, claims := range h.Claims {
+		for claim, trait := range claims {
+			field := "hydra.claims." + scope + "." + claim
+			switch {
+			case !claimName.MatchString(claim):
+				bad(field, "is not a claim name")
+			case reservedClaims[claim]:
+				bad(field, "is set by Hydra and cannot be mapped")
+			case !traitPath.MatchString(trait):
+				bad(field, "must name a trait such as email or name.first, got %q", trait)
+			}
+		}
+	}
+}
+
+func (c *Config) validateSocial(bad func(field, format string, args ...any), checkURL func(field, raw string, required bool)) {
+	seen := map[string]bool{}
+	for i, p := range c.Social.Providers {
+		field := fmt.Sprintf("social.providers[%d]", i)
+		switch {
+		case !idPattern.MatchString(p.ID):
+			bad(field+".id", "must be the provider's id in Kratos' configuration, got %q", p.ID)
+		case seen[p.ID]:
+			bad(field+".id", "%q is listed twice", p.ID)
+		}
+		seen[p.ID] = true
+		checkURL(field+".authorization_url", p.AuthorizationURL, true)
+		if p.Icon != "" {
+			ext := strings.ToLower(filepath.Ext(p.Icon))
+			if ext != ".svg" && ext != ".png" {
+				bad(field+".icon", "must be an .svg or .png file, got %q", p.Icon)
+			} else if st, err := os.Stat(p.Icon); err != nil {
+				bad(field+".icon", "cannot be read: %v", err)
+			} else if st.Size() > MaxIconSize {
+				bad(field+".icon", "is larger than %d bytes", MaxIconSize)
+			}
+		}
+	}
+}
+
+// MaxIconSize bounds a provider icon: it is served from memory.
+const MaxIconSize = 64 << 10

@@ -122,3 +122,109 @@ func TestPrecedenceFileEnvFlag(t *testing.T) {
 		t.Errorf("env values not decoded: %v %v %v", c.UI.AllowedReturnURLs, c.Prompts.Snooze, c.Dev)
 	}
 }
+
+func TestHydraAndSocial(t *testing.T) {
+	dir := t.TempDir()
+	icon := filepath.Join(dir, "example.svg")
+	if err := os.WriteFile(icon, []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "tandem.yml")
+	if err := os.WriteFile(file, []byte(`dev: true
+hydra:
+  public_url: https://auth.example.com
+  trusted_clients: [first-party]
+  remember_for: 720h
+  claims:
+    profile: {name: name.full, nickname: nickname}
+social:
+  providers:
+    - id: example
+      name: Example ID
+      icon: `+icon+`
+      authorization_url: https://id.example.com/oauth2/auth
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v := NewViper()
+	v.SetConfigFile(file)
+	if err := v.ReadInConfig(); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"TANDEM_HYDRA_ADMIN_URL": "http://hydra-admin.internal:4445"}
+	if err := MergeEnv(v, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	h := c.Hydra
+	if !h.Enabled() || h.AdminURL != "http://hydra-admin.internal:4445" || h.RememberFor != 720*time.Hour ||
+		len(h.TrustedClients) != 1 || h.Timeout != 10*time.Second {
+		t.Errorf("hydra = %+v", h)
+	}
+	// The file's mapping replaces the default one as a whole: a team can
+	// release less than the default, not only more.
+	if _, ok := h.Claims["email"]; ok || h.Claims["profile"]["name"] != "name.full" || h.Claims["profile"]["nickname"] != "nickname" {
+		t.Errorf("claims = %v", h.Claims)
+	}
+	if p := c.Social.Providers; len(p) != 1 || p[0].ID != "example" || p[0].Icon != icon || p[0].AuthorizationURL != "https://id.example.com/oauth2/auth" {
+		t.Errorf("social = %+v", c.Social)
+	}
+
+	// Without hydra.admin_url, Hydra is off, and that is valid.
+	d, _ := Load(NewViper())
+	if d.Hydra.Enabled() || len(d.Social.Providers) != 0 || d.Hydra.Claims["email"]["email"] != "email" || d.Hydra.Claims["profile"]["name"] != "name" {
+		t.Errorf("defaults enable Hydra or a provider: %+v %+v", d.Hydra, d.Social)
+	}
+}
+
+func TestHydraAndSocialNameTheField(t *testing.T) {
+	dir := t.TempDir()
+	gif := filepath.Join(dir, "icon.gif")
+	if err := os.WriteFile(gif, []byte("GIF89a"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.png")
+	if err := os.WriteFile(big, make([]byte, MaxIconSize+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	provider := func(id, authURL, icon string) []map[string]any {
+		return []map[string]any{{"id": id, "name": "X", "authorization_url": authURL, "icon": icon}}
+	}
+	cases := map[string]map[string]any{
+		"hydra.admin_url":                            {"hydra.public_url": "https://auth.example.com"},
+		"hydra.public_url":                           {"hydra.admin_url": "http://127.0.0.1:4445"},
+		"hydra.timeout":                              {"hydra.admin_url": "http://127.0.0.1:4445", "hydra.public_url": "http://localhost:4444", "hydra.timeout": "0s"},
+		"hydra.claims.email.sub":                     {"hydra.admin_url": "http://127.0.0.1:4445", "hydra.public_url": "http://localhost:4444", "hydra.claims": map[string]any{"email": map[string]any{"sub": "email"}}},
+		"hydra.claims.profile.name":                  {"hydra.admin_url": "http://127.0.0.1:4445", "hydra.public_url": "http://localhost:4444", "hydra.claims": map[string]any{"profile": map[string]any{"name": "traits/name"}}},
+		"social.providers[0].authorization_url":      {"social.providers": provider("example", "", "")},
+		"social.providers[0].id":                     {"social.providers": provider("no spaces please", "https://id.example.com/auth", "")},
+		"social.providers[0].icon":                   {"social.providers": provider("example", "https://id.example.com/auth", gif)},
+		"social.providers[0].icon (missing)":         {"social.providers": provider("example", "https://id.example.com/auth", filepath.Join(dir, "nope.svg"))},
+		"social.providers[0].icon (too large)":       {"social.providers": provider("example", "https://id.example.com/auth", big)},
+		"social.providers[0].authorization_url (ip)": {"social.providers": provider("example", "ftp://id.example.com", "")},
+	}
+	for name, set := range cases {
+		t.Run(name, func(t *testing.T) {
+			want, _, _ := strings.Cut(name, " ")
+			v := NewViper()
+			v.Set("dev", true)
+			for k, val := range set {
+				v.Set(k, val)
+			}
+			c, err := Load(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Validate()
+			if err == nil || !strings.Contains(err.Error(), want+":") {
+				t.Fatalf("want an error naming %s, got %v", want, err)
+			}
+		})
+	}
+}

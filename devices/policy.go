@@ -303,7 +303,7 @@ const (
 	ReasonNotPasskeyReady   PromptReason = "not passkey-ready"
 	ReasonHasLocalPasskey   PromptReason = "has a local passkey"
 	ReasonNotViaPhone       PromptReason = "login was not through a phone"
-	ReasonNotPasswordOrCode PromptReason = "login was not by password or code"
+	ReasonNotPasswordOrCode PromptReason = "login was not by password, code or social sign-in"
 	ReasonHasPasskey        PromptReason = "identity has a passkey"
 	ReasonNever             PromptReason = "never on this device"
 	ReasonSnoozed           PromptReason = "snoozed"
@@ -389,8 +389,8 @@ type UpgradeInput struct {
 }
 
 // DecideUpgradePrompt decides whether to offer "Sign in with your phone
-// next time" after a password or code login of an identity with no
-// passkey. The passkey is created mobile-first: on a phone by the phone
+// next time" after a password, code or social (oidc) sign-in of an
+// identity with no passkey. The passkey is created mobile-first: on a phone by the phone
 // itself, on a desktop on the phone through hybrid (so a desktop without
 // hybrid gets no prompt); a local one can follow through the post-CDA
 // prompt.
@@ -400,7 +400,7 @@ func DecideUpgradePrompt(in UpgradeInput) PromptDecision {
 	switch {
 	case !in.Config.Upgrade:
 		return no(ReasonDisabled)
-	case in.Method != "password" && in.Method != "code":
+	case in.Method != "password" && in.Method != "code" && in.Method != "oidc":
 		return no(ReasonNotPasswordOrCode)
 	case len(live(in.Credentials)) > 0:
 		return no(ReasonHasPasskey)

@@ -360,6 +360,8 @@ func TestDecideUpgradePrompt(t *testing.T) {
 			devices.PromptDecision{Show: true, Reason: devices.ReasonEligible, Create: &devices.CreateRequest{Attachment: devices.AttachmentPlatform}}},
 		{"only removed passkeys", func(in *devices.UpgradeInput) { in.Credentials = []devices.Credential{removedPhone} },
 			devices.PromptDecision{Show: true, Reason: devices.ReasonEligible, Create: onPhone}},
+		{"social sign-in", func(in *devices.UpgradeInput) { in.Method = "oidc" },
+			devices.PromptDecision{Show: true, Reason: devices.ReasonEligible, Create: onPhone}},
 		{"passkey login", func(in *devices.UpgradeInput) { in.Method = "passkey" },
 			devices.PromptDecision{Reason: devices.ReasonNotPasswordOrCode}},
 		{"has a passkey", func(in *devices.UpgradeInput) { in.Credentials = []devices.Credential{phoneViaHybrid} },

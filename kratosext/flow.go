@@ -56,6 +56,22 @@ type Flow struct {
 	Active string `json:"active,omitempty"`
 	// Identity is set on settings flows: the signed-in identity.
 	Identity *FlowIdentity `json:"identity,omitempty"`
+	// OAuth2LoginRequest is set on login and registration flows that
+	// answer Hydra's login challenge: the OAuth2 client signing the user
+	// in.
+	OAuth2LoginRequest *OAuth2LoginRequest `json:"oauth2_login_request,omitempty"`
+}
+
+// OAuth2LoginRequest is the part of Hydra's login request that Kratos
+// copies onto a flow and a UI shows or acts on.
+type OAuth2LoginRequest struct {
+	Challenge string `json:"challenge"`
+	Skip      bool   `json:"skip"`
+	Client    struct {
+		ID           string   `json:"client_id"`
+		Name         string   `json:"client_name"`
+		RedirectURIs []string `json:"redirect_uris"`
+	} `json:"client"`
 }
 
 // FlowIdentity is the slice of an identity that a settings flow carries.

@@ -173,3 +173,34 @@ func (c *Client) CourierMessages(ctx context.Context, recipient string) ([]Couri
 	}
 	return out, nil
 }
+
+// IdentityTraits is what a consent page releases about an identity.
+type IdentityTraits struct {
+	ID string
+	// Traits is the identity's traits, decoded.
+	Traits map[string]any
+	// Verified lists the verifiable addresses that are verified.
+	Verified []string
+}
+
+// IdentityTraits returns the traits of identity id (admin API). Returns
+// ErrIdentityNotFound when Kratos does not know it.
+func (c *Client) IdentityTraits(ctx context.Context, id string) (*IdentityTraits, error) {
+	ident, resp, err := c.admin.IdentityAPI.GetIdentity(ctx, id).Execute()
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			return nil, ErrIdentityNotFound
+		}
+		return nil, fmt.Errorf("get identity %s: %w", id, sdkError(resp, err))
+	}
+	out := &IdentityTraits{ID: ident.Id}
+	if t, ok := ident.Traits.(map[string]any); ok {
+		out.Traits = t
+	}
+	for _, a := range ident.VerifiableAddresses {
+		if a.Verified {
+			out.Verified = append(out.Verified, a.Value)
+		}
+	}
+	return out, nil
+}

@@ -112,7 +112,7 @@ func TestEveryKeyUsedExists(t *testing.T) {
 		t.Fatal(err)
 	}
 	en := c.Default()
-	goKey := regexp.MustCompile(`"((?:login|registration|settings|add|recovery|verification|welcome|prompt|common|error|footer|method|signed_in_with|time|brand)\.[a-z0-9_.]+[a-z0-9_])"`)
+	goKey := regexp.MustCompile(`"((?:login|registration|settings|add|recovery|verification|welcome|prompt|common|error|footer|method|signed_in_with|time|brand|consent|scope|logout|social|oauth2)\.[a-z0-9_.]+[a-z0-9_])"`)
 	tmplKey := regexp.MustCompile(`\.T "([a-z0-9_.]+)"`)
 	files, _ := filepath.Glob("*.go")
 	templates, _ := filepath.Glob("templates/*/*.html")

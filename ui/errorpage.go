@@ -24,6 +24,10 @@ type errorPage struct {
 // act on: by Kratos' error id where the catalog knows it, else by status.
 func (s *Server) handleError(c *gin.Context) error {
 	id := c.Query("id")
+	if id == "" && c.Query("error") != "" {
+		// Hydra's error URL: ?error=…&error_description=…
+		return s.oauth2ErrorPage(c, c.Query("error"))
+	}
 	if id == "" {
 		return badRequest("error.bad_link.no_error_id", errors.New("missing id"))
 	}

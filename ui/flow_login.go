@@ -43,7 +43,7 @@ func (s *Server) buildLogin(in flowInput) (flowPage, error) {
 	if !in.f.Refresh && in.f.RequestedAAL != "aal2" {
 		flows := s.features.get()
 		if flows.Registration {
-			p.Links = append(p.Links, link{l.T("login.create_account"), s.withReturn("/registration", in.f.ReturnTo)})
+			p.Links = append(p.Links, link{l.T("login.create_account"), s.flowLink("/registration", in.f)})
 		}
 		if flows.Recovery {
 			key := "login.cant_sign_in"
@@ -52,6 +52,17 @@ func (s *Server) buildLogin(in flowInput) (flowPage, error) {
 			}
 			p.Links = append(p.Links, link{l.T(key), s.path("/recovery")})
 		}
+	}
+	if provider, ok := linkingProvider(in.f); ok {
+		// Kratos' account linking: a social sign-in met an account with
+		// the same e-mail address; signing in to it links the two.
+		name := map[string]any{"Provider": s.providerName(provider)}
+		p.Heading, p.Lead = l.Format("social.link.heading", name), l.Format("social.link.lead", name)
+		if p.JSHeading != "" || p.JSLead != "" {
+			p.JSHeading, p.JSLead = p.Heading, p.Lead
+		}
+		p.Kind = "login-link"
+		p.Links = nil
 	}
 	return p, nil
 }

@@ -34,6 +34,6 @@ func (s *Server) buildRegistration(in flowInput) (flowPage, error) {
 			p.Primary.ThisComputerCeremony = string(kratosext.PasskeyRegistration)
 		}
 	}
-	p.Links = []link{{l.T("registration.sign_in"), s.withReturn("/login", in.f.ReturnTo)}}
+	p.Links = []link{{l.T("registration.sign_in"), s.flowLink("/login", in.f)}}
 	return p, nil
 }

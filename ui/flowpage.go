@@ -209,6 +209,10 @@ func (s *Server) assemble(in flowInput, a arrangement) (flowPage, error) {
 			continue
 		}
 		sv := section{Group: sec.Group, Nodes: render(nodes), NeedsJS: sec.Group == "webauthn"}
+		if sec.Group == "oidc" {
+			// The providers' buttons: the configured name and icon.
+			sv.Nodes = s.renderSocial(in.l, nodes)
+		}
 		if a.titles || p.Collapse {
 			if key, ok := sectionTitles[sec.Group]; ok {
 				sv.Title = in.l.T(key)
@@ -226,6 +230,17 @@ func (s *Server) assemble(in flowInput, a arrangement) (flowPage, error) {
 	}
 	p.OpenAnother = in.f.UI.HasErrors() && in.f.Active != "passkey"
 	return p, nil
+}
+
+// flowLink is a link from one flow's page to another (sign in ↔ sign
+// up): a sign-in for an OAuth2 app keeps Hydra's login_challenge, which
+// Kratos answers at the end of either flow; any other keeps return_to
+// (see withReturn).
+func (s *Server) flowLink(path string, f *kratosext.Flow) string {
+	if r := f.OAuth2LoginRequest; r != nil && r.Challenge != "" && len(r.Challenge) <= maxChallenge {
+		return s.path(path) + "?login_challenge=" + url.QueryEscape(r.Challenge)
+	}
+	return s.withReturn(path, f.ReturnTo)
 }
 
 // withReturn keeps a sign-in's return_to on a link to another flow, if

@@ -74,6 +74,18 @@ func (s *Server) handleFlow(kind kratosext.FlowKind) handlerFunc {
 			planSettingsAdd(addMode(f), in.ceremonies)
 		case kratosext.Login:
 			in.login = s.planLogin(f, in.dev, in.ceremonies)
+			if f.Refresh && f.RequestedAAL != "aal2" {
+				if p := s.planRefresh(c, in.dev, in.ceremonies); p != nil {
+					in.login = p
+				}
+			}
+		}
+		if r := f.OAuth2LoginRequest; r != nil && s.hydra != nil {
+			// A sign-in for an OAuth2 client: Kratos' answer to this form
+			// goes through Hydra to the client's redirect URI in one chain
+			// of redirects when consent is remembered or the client is
+			// trusted, and Chromium checks every hop against form-action.
+			s.allowOrigins(c, originsOf(r.Client.RedirectURIs...), nil)
 		}
 		page, err := build(in)
 		if err != nil {

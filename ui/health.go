@@ -23,6 +23,13 @@ func (s *Server) handleReady(c *gin.Context) {
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "failed": "kratos"})
 		return
 	}
+	if s.hydra != nil {
+		if err := s.hydra.Ready(ctx); err != nil {
+			s.logger.WarnContext(ctx, "not ready: hydra", "err", err)
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "failed": "hydra"})
+			return
+		}
+	}
 	for name, check := range s.readyChecks {
 		if err := check(ctx); err != nil {
 			s.logger.WarnContext(ctx, "not ready", "check", name, "err", err)

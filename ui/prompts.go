@@ -95,8 +95,10 @@ func (s *Server) latestSignIn(ctx context.Context, sess *kratosext.Session, devi
 	case devices.EventLogin:
 		in.via = ev.Via
 		// A password or code sign-up is recorded as a login under the
-		// after-registration key (Kratos signs the new identity in).
-		if ev.Key.Point == string(kratosext.AfterLogin) {
+		// after-registration key (Kratos signs the new identity in). A
+		// social sign-up counts as a sign-in: the person chose the
+		// provider, not a password over a passkey, and has no passkey yet.
+		if ev.Key.Point == string(kratosext.AfterLogin) || ev.Method == "oidc" {
 			in.method = ev.Method
 		}
 	case devices.EventRegistration, devices.EventSettings:

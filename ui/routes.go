@@ -39,6 +39,8 @@ func (s *Server) routes() (*gin.Engine, error) {
 	static := root.Group("/static", staticHeaders)
 	static.GET("/brand/:file", s.handleBrandAsset)
 	static.GET("/:file", s.handleStatic)
+	// Social sign-in providers' icons, from files the configuration names.
+	static.GET("/social/:id", s.handleSocialIcon)
 
 	// Pages: CSP with a per-request nonce, the other security headers, and
 	// the device cookie.
@@ -55,6 +57,13 @@ func (s *Server) routes() (*gin.Engine, error) {
 	// The prompts' answers: a form post from the prompt /continue shows.
 	pages.POST("/prompt", s.wrap(s.handlePromptAnswer))
 	pages.GET("/error", s.wrap(s.handleError))
+	if s.hydra != nil {
+		// Ory Hydra's consent and logout pages (its login page is /login).
+		pages.GET("/consent", s.wrap(s.handleConsent))
+		pages.POST("/consent", s.wrap(s.handleConsentAnswer))
+		pages.GET("/logout", s.wrap(s.handleLogout))
+		pages.POST("/logout", s.wrap(s.handleLogoutAnswer))
+	}
 
 	// The page's own API: same-origin JSON, never HTML.
 	api := root.Group("/api")

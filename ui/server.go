@@ -26,6 +26,7 @@ import (
 
 	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
+	"github.com/tandemauth/tandem/hydraext"
 	"github.com/tandemauth/tandem/kratosext"
 	"github.com/tandemauth/tandem/ui/brand"
 	"github.com/tandemauth/tandem/ui/locale"
@@ -61,6 +62,13 @@ type Options struct {
 	TrustedProxies []string
 	// Now is the clock (tests inject one); default time.Now.
 	Now func() time.Time
+	// Hydra, when set, serves Ory Hydra's consent and logout pages
+	// (/consent, /logout) and joins /health/ready.
+	Hydra *hydraext.Client
+	// OAuth2 configures the consent page.
+	OAuth2 OAuth2Options
+	// Social are Kratos' oidc providers as the pages show them.
+	Social []SocialProvider
 }
 
 // Server is the UI. Build it with New.
@@ -93,6 +101,10 @@ type Server struct {
 	now    func() time.Time
 	// allowedReturn are the origins /continue may send a browser to.
 	allowedReturn []string
+	hydra         *hydraext.Client
+	answered      *answeredChallenges
+	oauth2        OAuth2Options
+	social        map[string]*SocialProvider
 	engine        *gin.Engine
 }
 
@@ -135,6 +147,19 @@ func New(o Options) (*Server, error) {
 			allowedReturn = append(allowedReturn, u.Scheme+"://"+u.Host)
 		}
 	}
+	if o.Hydra != nil {
+		// Kratos sends the browser on to Hydra after a sign-in that
+		// answers a login challenge, and the consent and logout pages
+		// send it there.
+		formAction = append(formAction, originsOf(o.Hydra.PublicURL().String())...)
+	}
+	social, socialOrigins, err := socialProviders(o.Social)
+	if err != nil {
+		return nil, err
+	}
+	// Kratos answers a provider button's post with a redirect to the
+	// provider's authorization endpoint.
+	formAction = dedupe(append(formAction, socialOrigins...))
 	s := &Server{
 		kratos:        o.Kratos,
 		store:         o.Store,
@@ -156,6 +181,12 @@ func New(o Options) (*Server, error) {
 		prompts:       o.Prompts,
 		now:           o.Now,
 		allowedReturn: allowedReturn,
+		hydra:         o.Hydra,
+		// Hydra's default ttl.login_consent_request is 30 minutes: a
+		// challenge is useless after that anyway.
+		answered: newAnsweredChallenges(30*time.Minute, 100_000, o.Now),
+		oauth2:   o.OAuth2,
+		social:   social,
 	}
 	if s.templates, err = s.parseTemplates(assets); err != nil {
 		return nil, err

@@ -1,12 +1,16 @@
 // Command benchui measures Tandem's login page against Kratos' own flow
 // endpoint on loopback: the same flow, the same cookie, closed-loop load
 // from the same number of workers, phases alternated so that both see the
-// same machine. It prints rates, p50/p99, their ratios and Tandem's peak
-// RSS. Run it with `make bench-ui`.
+// same machine. With -consent (the default) it also measures Tandem's
+// consent page for Ory Hydra (one real consent challenge for a real
+// identity) against Hydra's own admin endpoint for that challenge. It
+// prints rates, p50/p99, their ratios and Tandem's peak RSS. Run it with
+// `make bench-ui`.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tandemauth/tandem/hydraext/hydratest"
 	"github.com/tandemauth/tandem/kratosext/kratostest"
 )
 
@@ -53,6 +58,7 @@ func run(ctx context.Context, args []string) error {
 	rounds := fs.Int("rounds", 3, "phases per target, alternated")
 	tandemBin := fs.String("tandem", ".bin/tandem", "tandem binary")
 	tandemEnv := fs.String("tandem-env", "", "extra environment for tandem only, comma-separated (e.g. GOGC=100,GOMEMLIMIT=32MiB)")
+	withConsent := fs.Bool("consent", true, "also measure the consent page against Hydra (needs .bin/hydra)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,7 +73,21 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	uiURL := "http://localhost:" + strconv.Itoa(uiPort)
-	k, err := kratostest.Start(dir, kratostest.Options{UIURL: uiURL})
+	var hydra *hydratest.Hydra
+	ko := kratostest.Options{UIURL: uiURL}
+	if *withConsent {
+		hydraDir := filepath.Join(dir, "hydra")
+		if err := os.MkdirAll(hydraDir, 0o700); err != nil {
+			return err
+		}
+		hydra, err = hydratest.Start(hydraDir, hydratest.Options{UIURL: uiURL})
+		if err != nil {
+			return fmt.Errorf("hydra: %w", err)
+		}
+		defer hydra.Close()
+		ko.Replace = map[string]string{"http://127.0.0.1:4445": hydra.AdminURL, "http://localhost:4444": hydra.PublicURL}
+	}
+	k, err := kratostest.Start(dir, ko)
 	if err != nil {
 		return err
 	}
@@ -78,6 +98,9 @@ func run(ctx context.Context, args []string) error {
 		"--kratos-public-url", k.PublicURL, "--kratos-admin-url", k.AdminURL,
 		"--store-dsn", "sqlite://"+filepath.Join(dir, "tandem.db"))
 	tandem.Env = append(os.Environ(), "TANDEM_LOG_LEVEL=warn", "TANDEM_HOOKS_LISTEN=127.0.0.1:0")
+	if hydra != nil {
+		tandem.Env = append(tandem.Env, "TANDEM_HYDRA_ADMIN_URL="+hydra.AdminURL, "TANDEM_HYDRA_PUBLIC_URL="+hydra.PublicURL)
+	}
 	if *tandemEnv != "" {
 		tandem.Env = append(tandem.Env, strings.Split(*tandemEnv, ",")...)
 	}
@@ -131,7 +154,18 @@ func run(ctx context.Context, args []string) error {
 
 	kratosT := &target{name: "kratos GET /self-service/login/flows", url: k.PublicURL + "/self-service/login/flows?id=" + flowID}
 	tandemT := &target{name: "tandem GET /login?flow=", url: uiURL + "/login?flow=" + flowID}
-	for _, t := range []*target{kratosT, tandemT} {
+	targets := []*target{kratosT, tandemT}
+	var hydraT, consentT *target
+	if hydra != nil {
+		challenge, err := consentChallenge(ctx, k, hydra)
+		if err != nil {
+			return fmt.Errorf("consent challenge: %w", err)
+		}
+		hydraT = &target{name: "hydra GET /admin/…/consent", url: hydra.AdminURL + "/admin/oauth2/auth/requests/consent?consent_challenge=" + challenge}
+		consentT = &target{name: "tandem GET /consent?consent_challenge=", url: uiURL + "/consent?consent_challenge=" + challenge}
+		targets = append(targets, hydraT, consentT)
+	}
+	for _, t := range targets {
 		if err := check(client, t.url, cookie); err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
@@ -140,11 +174,15 @@ func run(ctx context.Context, args []string) error {
 	fmt.Printf("benchui: %d workers, %d alternating phases of %v per target, loopback, %d CPUs\n",
 		*workers, *rounds, *phase, numCPU())
 	// Warm both up (connections, caches, JIT-free but page faults).
-	load(ctx, client, &target{url: kratosT.url}, cookie, *workers, time.Second)
-	load(ctx, client, &target{url: tandemT.url}, cookie, *workers, time.Second)
+	for _, t := range targets {
+		load(ctx, client, &target{url: t.url}, cookie, *workers, time.Second)
+	}
 	procs := map[string]int{"kratos": k.PID(), "tandem": tandem.Process.Pid, "loadgen": os.Getpid()}
+	if hydra != nil {
+		procs["hydra"] = hydra.PID()
+	}
 	for r := 0; r < *rounds; r++ {
-		for _, t := range []*target{kratosT, tandemT} {
+		for _, t := range targets {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -171,9 +209,10 @@ func run(ctx context.Context, args []string) error {
 		p50, p99 = pct(t.lat, 0.50), pct(t.lat, 0.99)
 		fmt.Printf("  %-40s %8.0f req/s   p50 %-9v p99 %-9v errors %d\n", t.name, rate, p50.Round(time.Microsecond), p99.Round(time.Microsecond), t.errs)
 		if t.n > 0 {
-			fmt.Printf("  %-40s CPU per request: kratos %v, tandem %v, load generator %v\n", "",
+			fmt.Printf("  %-40s CPU per request: kratos %v, tandem %v, hydra %v, load generator %v\n", "",
 				(t.cpu["kratos"] / time.Duration(t.n)).Round(time.Microsecond),
 				(t.cpu["tandem"] / time.Duration(t.n)).Round(time.Microsecond),
+				(t.cpu["hydra"] / time.Duration(t.n)).Round(time.Microsecond),
 				(t.cpu["loadgen"] / time.Duration(t.n)).Round(time.Microsecond))
 		}
 		return
@@ -182,12 +221,50 @@ func run(ctx context.Context, args []string) error {
 	tr, t50, t99 := report(tandemT)
 	fmt.Printf("  ratio tandem/kratos: rate %.2fx (goal ≥ 0.75)   p50 %.2fx   p99 %.2fx (goal ≤ 1.5)\n",
 		tr/kr, float64(t50)/float64(k50), float64(t99)/float64(k99))
+	errs := kratosT.errs + tandemT.errs
+	if hydra != nil {
+		hr, h50, h99 := report(hydraT)
+		cr, c50, c99 := report(consentT)
+		fmt.Printf("  ratio consent/hydra: rate %.2fx   p50 %.2fx   p99 %.2fx;   consent/login page: rate %.2fx\n",
+			cr/hr, float64(c50)/float64(h50), float64(c99)/float64(h99), cr/tr)
+		errs += hydraT.errs + consentT.errs
+	}
 	fmt.Printf("  tandem peak RSS: %.1f MB (goal ≤ 40); now %.1f MB anonymous + %.1f MB mapped from the binary\n",
 		float64(rss)/1e6, float64(anon)/1e6, float64(file)/1e6)
-	if kratosT.errs+tandemT.errs > 0 {
+	if errs > 0 {
 		return errors.New("requests failed")
 	}
 	return nil
+}
+
+// consentChallenge creates an identity in Kratos and an OAuth2 client in
+// Hydra, and returns the consent challenge of an authorization request of
+// that client whose login Hydra accepted for the identity: what the
+// consent page gets when a person has just signed in for an app.
+func consentChallenge(ctx context.Context, k *kratostest.Kratos, h *hydratest.Hydra) (string, error) {
+	body := `{"schema_id":"default","traits":{"email":"bench-consent@example.com"}}`
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, k.AdminURL+"/admin/identities", strings.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var ident struct {
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ident); err != nil || resp.StatusCode != http.StatusCreated {
+		return "", fmt.Errorf("create identity: %d %v", resp.StatusCode, err)
+	}
+	client, err := h.CreateClient(ctx, hydratest.Client{Name: "Bench", LogoURI: "https://bench.example/logo.png",
+		RedirectURIs: []string{"http://127.0.0.1:9/callback"}, Scope: "openid email offline_access", TokenEndpointAuthMethod: "none"})
+	if err != nil {
+		return "", err
+	}
+	return h.NewAgent().ConsentChallenge(client, ident.ID, "openid email offline_access")
 }
 
 func check(c *http.Client, url, cookie string) error {

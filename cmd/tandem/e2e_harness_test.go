@@ -62,6 +62,9 @@ func TestMain(m *testing.M) {
 	if theStack != nil {
 		theStack.close()
 	}
+	if theOAuth2 != nil {
+		theOAuth2.close()
+	}
 	os.Exit(code)
 }
 
@@ -103,20 +106,44 @@ func startStack() (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	uiPort, err := kratostest.FreePort()
+	ports, err := newStackPorts()
 	if err != nil {
 		return nil, err
 	}
-	uiURL := "http://localhost:" + strconv.Itoa(uiPort)
-	hooksPort, err := kratostest.FreePort()
+	return startStackWith(dir, ports, kratostest.Options{}, "")
+}
+
+// stackPorts are the Tandem listeners' ports, chosen before anything
+// starts: Kratos (and Hydra) must know the UI's address.
+type stackPorts struct {
+	ui, hooks int
+	uiURL     string
+	hooksURL  string
+}
+
+func newStackPorts() (stackPorts, error) {
+	ui, err := kratostest.FreePort()
+	if err != nil {
+		return stackPorts{}, err
+	}
+	hooks, err := kratostest.FreePort()
+	if err != nil {
+		return stackPorts{}, err
+	}
+	return stackPorts{ui: ui, hooks: hooks, uiURL: "http://localhost:" + strconv.Itoa(ui),
+		hooksURL: "http://127.0.0.1:" + strconv.Itoa(hooks)}, nil
+}
+
+// startStackWith starts Kratos with ko (its UI and hook URLs filled in)
+// and Tandem with the shared configuration plus extraYAML (top-level keys
+// Tandem's base configuration does not set).
+func startStackWith(dir string, p stackPorts, ko kratostest.Options, extraYAML string) (*stack, error) {
+	ko.UIURL, ko.HooksURL = p.uiURL, p.hooksURL
+	k, err := kratostest.Start(dir, ko)
 	if err != nil {
 		return nil, err
 	}
-	hooksURL := "http://127.0.0.1:" + strconv.Itoa(hooksPort)
-	k, err := kratostest.Start(dir, kratostest.Options{UIURL: uiURL, HooksURL: hooksURL})
-	if err != nil {
-		return nil, err
-	}
+	uiPort, uiURL, hooksPort, hooksURL := p.ui, p.uiURL, p.hooks, p.hooksURL
 	cfg := fmt.Sprintf(`dev: true
 ui:
   listen: 127.0.0.1:%d
@@ -133,7 +160,7 @@ store:
   dsn: sqlite://%s
 log:
   level: warn
-`, uiPort, uiURL, hooksPort, devHookKey, adminKey, k.PublicURL, k.AdminURL, filepath.Join(dir, "tandem.db"))
+`, uiPort, uiURL, hooksPort, devHookKey, adminKey, k.PublicURL, k.AdminURL, filepath.Join(dir, "tandem.db")) + extraYAML
 	cfgPath := filepath.Join(dir, "tandem.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err

@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/tandemauth/tandem/config"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/hooks"
+	"github.com/tandemauth/tandem/hydraext"
 	"github.com/tandemauth/tandem/kratosext"
 	"github.com/tandemauth/tandem/ui"
 	"github.com/tandemauth/tandem/ui/brand"
@@ -124,6 +127,22 @@ func (c *cli) serve(ctx context.Context) error {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
 
+	var hydra *hydraext.Client
+	if cfg.Hydra.Enabled() {
+		hydra, err = hydraext.NewClient(hydraext.Options{
+			AdminURL:  cfg.Hydra.AdminURL,
+			PublicURL: cfg.Hydra.PublicURL,
+			Timeout:   cfg.Hydra.Timeout,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	social, err := socialProviders(cfg.Social)
+	if err != nil {
+		return err
+	}
+
 	uiServer, err := ui.New(ui.Options{
 		Catalog:           catalog,
 		Brand:             look,
@@ -145,6 +164,13 @@ func (c *cli) serve(ctx context.Context) error {
 			Snooze:   cfg.Prompts.Snooze,
 			MaxShown: cfg.Prompts.MaxShown,
 		},
+		Hydra: hydra,
+		OAuth2: ui.OAuth2Options{
+			TrustedClients: cfg.Hydra.TrustedClients,
+			RememberFor:    cfg.Hydra.RememberFor,
+			Claims:         cfg.Hydra.Claims,
+		},
+		Social: social,
 		ReadyChecks: map[string]func(context.Context) error{
 			"store": func(ctx context.Context) error { return storeAnswers(ctx, store) },
 		},
@@ -189,6 +215,28 @@ func loadCatalog(dir string) (*locale.Catalog, error) {
 		return nil, &config.ValidationError{Field: "ui.locales_dir", Reason: fmt.Sprintf("%q is not a directory", dir)}
 	}
 	return locale.Load(os.DirFS(dir))
+}
+
+// socialProviders reads the configured providers' icons. Validate has
+// checked that each file exists and is small.
+func socialProviders(cfg config.SocialConfig) ([]ui.SocialProvider, error) {
+	out := make([]ui.SocialProvider, 0, len(cfg.Providers))
+	for i, p := range cfg.Providers {
+		sp := ui.SocialProvider{ID: p.ID, Name: p.Name, AuthorizationURL: p.AuthorizationURL}
+		if p.Icon != "" {
+			b, err := os.ReadFile(p.Icon)
+			if err != nil {
+				return nil, &config.ValidationError{Field: fmt.Sprintf("social.providers[%d].icon", i), Reason: err.Error()}
+			}
+			sp.Icon = b
+			sp.IconType = "image/png"
+			if strings.EqualFold(filepath.Ext(p.Icon), ".svg") {
+				sp.IconType = "image/svg+xml"
+			}
+		}
+		out = append(out, sp)
+	}
+	return out, nil
 }
 
 // storeAnswers is the store's readiness probe: a read that must come back

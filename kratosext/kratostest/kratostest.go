@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Options say how to run Kratos.
@@ -36,6 +38,11 @@ type Options struct {
 	HooksURL string
 	// Replace holds further literal replacements applied to kratos.yml.
 	Replace map[string]string
+	// Overlay is merged into kratos.yml after the replacements: maps merge
+	// key by key, anything else replaces what was there. A test that needs
+	// a method enabled (say, oidc with a provider) overlays
+	// {"selfservice": {"methods": {"oidc": {...}}}}.
+	Overlay map[string]any
 }
 
 // Kratos is a running Kratos process.
@@ -153,6 +160,11 @@ func Start(dir string, o Options) (*Kratos, error) {
 		repl = append(repl, from, to)
 	}
 	cfg := strings.NewReplacer(repl...).Replace(string(raw))
+	if len(o.Overlay) > 0 {
+		if cfg, err = overlay(cfg, o.Overlay); err != nil {
+			return nil, fmt.Errorf("overlay kratos.yml: %w", err)
+		}
+	}
 	k.ConfigFile = filepath.Join(dir, "kratos.yml")
 	if err := os.WriteFile(k.ConfigFile, []byte(cfg), 0o600); err != nil {
 		return nil, err
@@ -343,4 +355,30 @@ func Require(tb testing.TB, o Options) *Kratos {
 		}
 	})
 	return k
+}
+
+// overlay merges extra into the YAML document doc.
+func overlay(doc string, extra map[string]any) (string, error) {
+	var m map[string]any
+	if err := yaml.Unmarshal([]byte(doc), &m); err != nil {
+		return "", err
+	}
+	merge(m, extra)
+	out, err := yaml.Marshal(m)
+	if err != nil {
+		return "", err
+	}
+	return string(out), nil
+}
+
+func merge(dst, src map[string]any) {
+	for k, v := range src {
+		if sm, ok := v.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				merge(dm, sm)
+				continue
+			}
+		}
+		dst[k] = v
+	}
 }
