@@ -66,7 +66,7 @@ func TestConsentAndLogoutBadInput(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Hydra")
 	}
-	h := hydratest.Require(t, hydratest.Options{Replace: map[string]string{"login_consent_request: 30m": "login_consent_request: 2s"}})
+	h := hydratest.Require(t, hydratest.Options{Replace: map[string]string{"login_consent_request: 30m": "login_consent_request: 3s"}})
 	fk, _ := fixtures(t)
 	s, _ := newTestServerWith(t, fk, withHydra(t, h.AdminURL, h.PublicURL))
 	client := h.MustCreateClient(t, hydratest.Client{RedirectURIs: []string{"http://127.0.0.1:9/callback"}, Scope: "openid email", TokenEndpointAuthMethod: "none"})
@@ -74,7 +74,7 @@ func TestConsentAndLogoutBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	expiresAt := time.Now().Add(2500 * time.Millisecond)
+	expiresAt := time.Now().Add(3500 * time.Millisecond)
 	answered, err := h.NewAgent().ConsentChallenge(client, "identity-answered", "openid email")
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +86,36 @@ func TestConsentAndLogoutBadInput(t *testing.T) {
 	rec := post(t, s.Handler(), "/consent", url.Values{"consent_challenge": {answered}, "action": {"deny"}}, origin, "same-origin")
 	if rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), h.PublicURL+"/") {
 		t.Fatalf("deny: %d Location %q", rec.Code, rec.Header().Get("Location"))
+	}
+
+	// A signed-in agent's logout no app asked for: "Stay signed in"
+	// answers it, and the same challenge again is "already answered".
+	agent := h.NewAgent()
+	cc, err := agent.ConsentChallenge(client, "identity-logout", "openid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := h.AcceptConsent(cc, []string{"openid"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := agent.Follow(next); err != nil {
+		t.Fatal(err)
+	}
+	logout, err := agent.Follow(h.PublicURL + "/oauth2/sessions/logout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := logout.Query().Get("logout_challenge")
+	if lc == "" {
+		t.Fatalf("Hydra sent the agent to %s, not the logout page", logout)
+	}
+	if rec := get(t, s.Handler(), "/logout?logout_challenge="+url.QueryEscape(lc)); rec.Code != http.StatusOK {
+		t.Fatalf("logout question: %d", rec.Code)
+	}
+	rec = post(t, s.Handler(), "/logout", url.Values{"logout_challenge": {lc}, "action": {"stay"}}, origin, "same-origin")
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/welcome" {
+		t.Fatalf("stay signed in: %d Location %q", rec.Code, rec.Header().Get("Location"))
 	}
 
 	time.Sleep(time.Until(expiresAt))
@@ -133,6 +163,12 @@ func TestConsentAndLogoutBadInput(t *testing.T) {
 		{"unknown logout challenge", func() *httptest.ResponseRecorder {
 			return get(t, s.Handler(), "/logout?logout_challenge=not-a-challenge")
 		}, 404, "This request has expired"},
+		{"replayed logout challenge", func() *httptest.ResponseRecorder {
+			return get(t, s.Handler(), "/logout?logout_challenge="+url.QueryEscape(lc))
+		}, 410, "This request was already answered"},
+		{"replayed logout answer", func() *httptest.ResponseRecorder {
+			return post(t, s.Handler(), "/logout", url.Values{"logout_challenge": {lc}, "action": {"sign_out"}}, origin, "same-origin")
+		}, 410, "This request was already answered"},
 		{"logout answer from another site", func() *httptest.ResponseRecorder {
 			return post(t, s.Handler(), "/logout", url.Values{"logout_challenge": {"x"}, "action": {"sign_out"}}, "https://evil.example", "cross-site")
 		}, 403, "This request was refused"},
