@@ -74,8 +74,15 @@ func (s *Server) render(c *gin.Context, status int, page, title string, data any
 	// Pages carry CSRF tokens and session details.
 	h.Set("Cache-Control", "no-store")
 	c.Status(status)
-	_, err := c.Writer.Write(buf.Bytes())
-	return err
+	if _, err := c.Writer.Write(buf.Bytes()); err != nil {
+		if ctxErr := c.Request.Context().Err(); ctxErr != nil {
+			// The browser left before the page was written (a closed tab,
+			// a load generator's phase ending): not a server failure.
+			return fmt.Errorf("write %s: %w: %w", page, ctxErr, err)
+		}
+		return fmt.Errorf("write %s: %w", page, err)
+	}
+	return nil
 }
 
 var staticTypes = map[string]string{
