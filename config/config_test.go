@@ -207,7 +207,7 @@ func TestHydraAndSocialNameTheField(t *testing.T) {
 		"social.providers[0].icon":                   {"social.providers": provider("example", "https://id.example.com/auth", gif)},
 		"social.providers[0].icon (missing)":         {"social.providers": provider("example", "https://id.example.com/auth", filepath.Join(dir, "nope.svg"))},
 		"social.providers[0].icon (too large)":       {"social.providers": provider("example", "https://id.example.com/auth", big)},
-		"social.providers[0].authorization_url (ip)": {"social.providers": provider("example", "ftp://id.example.com", "")},
+		"social.providers[0].authorization_url (scheme)": {"social.providers": provider("example", "ftp://id.example.com", "")},
 	}
 	for name, set := range cases {
 		t.Run(name, func(t *testing.T) {
