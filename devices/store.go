@@ -94,6 +94,13 @@ type Login struct {
 	Credential Credential
 	// Via is how the credential answered; required with a credential.
 	Via Via
+	// Row is the row of the desktop table the sign-in started from
+	// (LoginRow); empty means RowUnknown. It is counted, not stored.
+	Row PlanRow
+	// SignUp marks the session Kratos issues right after a password or
+	// code sign-up: it counts as a sign-up without a passkey, not as a
+	// sign-in.
+	SignUp bool
 }
 
 // PromptRecord is something that happened to a prompt on a device.
@@ -206,6 +213,26 @@ type Store interface {
 	// page visit mints a device; only the ones that sign in are worth
 	// keeping.
 	DeleteUnusedDevices(ctx context.Context, seenBefore time.Time) (int64, error)
+
+	// Adoption returns how many identities are in each adoption class
+	// (ClassifyAdoption) now: every identity Tandem recorded an event or a
+	// credential for. The stores keep the counts in the transactions that
+	// change an identity's credentials, so reading them costs the same with
+	// a hundred identities or a million.
+	Adoption(ctx context.Context) (Adoption, error)
+	// SnapshotAdoption records the current counts as today's, for
+	// AdoptionHistory; calling it again the same day overwrites them.
+	SnapshotAdoption(ctx context.Context) error
+	// AdoptionHistory returns the snapshots of the UTC days from to to and,
+	// for each class, the latest one before from; oldest first. The range
+	// must pass CheckDayRange (ErrInvalid otherwise).
+	AdoptionHistory(ctx context.Context, from, to time.Time) ([]AdoptionDay, error)
+	// DailyCounts returns the tallies (see Tally) of the UTC days from to
+	// to, by day. The stores add to them in the transaction that records
+	// the event; the range must pass CheckDayRange (ErrInvalid otherwise),
+	// so a report reads at most MaxReportDays days of totals, never the
+	// events.
+	DailyCounts(ctx context.Context, from, to time.Time) ([]DailyCount, error)
 
 	// Close releases the store's connections. It waits for writes in
 	// flight.

@@ -2,6 +2,7 @@ package devices
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -234,6 +235,12 @@ func (l Login) Normalize() (Login, error) {
 		return l, err
 	}
 	l.Device = d
+	if l.Row == "" {
+		l.Row = RowUnknown
+	}
+	if !slices.Contains(PlanRows(), l.Row) {
+		return l, invalid("row", "unknown plan row %q", truncateForError(string(l.Row)))
+	}
 	if l.Credential.ID == "" {
 		if l.Via != ViaUnknown {
 			return l, invalid("via", "is set without a credential")

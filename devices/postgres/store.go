@@ -375,7 +375,13 @@ func (s *Store) RecordRegistration(ctx context.Context, r devices.Registration) 
 		if err := insertCredential(ctx, tx, c, 0); err != nil {
 			return err
 		}
-		return upsertLink(ctx, tx, r.Device.ID, c.IdentityID, r.LocalToDevice(), now)
+		if err := upsertLink(ctx, tx, r.Device.ID, c.IdentityID, r.LocalToDevice(), now); err != nil {
+			return err
+		}
+		if err := adopt(ctx, tx, c.IdentityID, now, true); err != nil {
+			return err
+		}
+		return tally(ctx, tx, now, r.Tallies())
 	})
 	if err != nil {
 		return devices.Recorded{}, fmt.Errorf("record registration %s: %w", r.Key, err)
@@ -413,7 +419,15 @@ func (s *Store) RecordLogin(ctx context.Context, l devices.Login) (devices.Recor
 				}
 			}
 		}
-		return upsertLink(ctx, tx, l.Device.ID, l.IdentityID, l.Via == devices.ViaLocal, now)
+		if err := upsertLink(ctx, tx, l.Device.ID, l.IdentityID, l.Via == devices.ViaLocal, now); err != nil {
+			return err
+		}
+		// A login may bring back a removed credential or record one Tandem
+		// never saw: only then can the identity's class change.
+		if err := adopt(ctx, tx, l.IdentityID, now, l.Credential.ID != ""); err != nil {
+			return err
+		}
+		return tally(ctx, tx, now, l.Tallies())
 	})
 	if err != nil {
 		return devices.Recorded{}, fmt.Errorf("record login %s: %w", l.Key, err)
@@ -458,6 +472,13 @@ func (s *Store) ReconcileCredentials(ctx context.Context, identityID string, cur
 				return err
 			}
 		}
+		removals := make([]devices.Tally, len(ids))
+		for i := range removals {
+			removals[i] = devices.RemovalTally()
+		}
+		if err := tally(ctx, tx, now, removals); err != nil {
+			return err
+		}
 		// A device that registered a removed platform credential, and has
 		// no other live one, no longer holds a local passkey.
 		_, err = tx.Exec(ctx, `UPDATE device_identities l SET local_passkey = false
@@ -469,7 +490,7 @@ func (s *Store) ReconcileCredentials(ctx context.Context, identityID string, cur
 		if err != nil {
 			return fmt.Errorf("clear local passkeys: %w", err)
 		}
-		return nil
+		return adopt(ctx, tx, identityID, now, true)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reconcile credentials of %s: %w", identityID, err)
@@ -613,7 +634,7 @@ func (s *Store) RecordPrompt(ctx context.Context, p devices.PromptRecord) (devic
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("link %s/%s: %w", p.DeviceID, p.IdentityID, devices.ErrNotFound)
 		}
-		return nil
+		return tally(ctx, tx, now, p.Tallies())
 	})
 	if err != nil {
 		return devices.Recorded{}, fmt.Errorf("record prompt %s: %w", p.Key, err)

@@ -355,8 +355,14 @@ func (s *Store) RecordRegistration(ctx context.Context, r devices.Registration) 
 		}
 		id, err := tx.insertEvent(ctx, devices.Event{Key: r.Key, Kind: r.Kind, IdentityID: c.IdentityID, DeviceID: r.Device.ID,
 			CredentialID: c.ID, Method: r.Method, At: now})
+		if err != nil {
+			return err
+		}
 		rec.EventID = id
-		return err
+		if err := tx.adopt(ctx, c.IdentityID, now, true); err != nil {
+			return err
+		}
+		return tx.tally(ctx, now, r.Tallies())
 	})
 	if err != nil {
 		return devices.Recorded{}, fmt.Errorf("record registration %s: %w", r.Key, err)
@@ -403,8 +409,16 @@ func (s *Store) RecordLogin(ctx context.Context, l devices.Login) (devices.Recor
 		}
 		id, err := tx.insertEvent(ctx, devices.Event{Key: l.Key, Kind: devices.EventLogin, IdentityID: l.IdentityID,
 			DeviceID: l.Device.ID, CredentialID: l.Credential.ID, Method: l.Method, Via: l.Via, At: now})
+		if err != nil {
+			return err
+		}
 		rec.EventID = id
-		return err
+		// A login may bring back a removed credential or record one Tandem
+		// never saw: only then can the identity's class change.
+		if err := tx.adopt(ctx, l.IdentityID, now, l.Credential.ID != ""); err != nil {
+			return err
+		}
+		return tx.tally(ctx, now, l.Tallies())
 	})
 	if err != nil {
 		return devices.Recorded{}, fmt.Errorf("record login %s: %w", l.Key, err)
@@ -453,6 +467,9 @@ func (s *Store) ReconcileCredentials(ctx context.Context, identityID string, cur
 			if _, err := tx.insertEvent(ctx, devices.Event{Kind: devices.EventCredentialRemoved, IdentityID: identityID, CredentialID: id, At: now}); err != nil {
 				return err
 			}
+			if err := tx.tally(ctx, now, []devices.Tally{devices.RemovalTally()}); err != nil {
+				return err
+			}
 		}
 		gone, err := json.Marshal(removed)
 		if err != nil {
@@ -470,7 +487,7 @@ func (s *Store) ReconcileCredentials(ctx context.Context, identityID string, cur
 		if err != nil {
 			return fmt.Errorf("clear local passkeys: %w", err)
 		}
-		return nil
+		return tx.adopt(ctx, identityID, now, true)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reconcile credentials of %s: %w", identityID, err)
@@ -656,8 +673,11 @@ func (s *Store) RecordPrompt(ctx context.Context, p devices.PromptRecord) (devic
 		}
 		id, err := tx.insertEvent(ctx, devices.Event{Key: p.Key, Kind: p.Kind, IdentityID: p.IdentityID, DeviceID: p.DeviceID,
 			Prompt: p.Prompt, At: now})
+		if err != nil {
+			return err
+		}
 		rec.EventID = id
-		return err
+		return tx.tally(ctx, now, p.Tallies())
 	})
 	if err != nil {
 		return devices.Recorded{}, fmt.Errorf("record prompt %s: %w", p.Key, err)

@@ -43,6 +43,8 @@ func Run(t *testing.T, newStore func(t *testing.T) devices.Store) {
 		{"Prompts", testPrompts},
 		{"Observations", testObservations},
 		{"UnusedDevices", testUnusedDevices},
+		{"AdoptionAndTallies", testAdoptionAndTallies},
+		{"AdoptionHistory", testAdoptionHistory},
 		{"BadInputWritesNothing", testBadInput},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Close", testClose},
