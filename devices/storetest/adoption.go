@@ -112,7 +112,7 @@ func testAdoptionAndTallies(t *testing.T, s devices.Store) {
 	row3.Capabilities.ConditionalMediation = devices.Supported
 	login := devices.Login{Key: id.key("after-login", "l1"), IdentityID: alice, Method: "passkey", Device: row3,
 		Credential: devices.Credential{ID: id.credential("a-phone"), Attachment: devices.AttachmentCrossPlatform},
-		Via: devices.ViaHybrid, Row: devices.LoginRow(row3, false)}
+		Via:        devices.ViaHybrid, Row: devices.LoginRow(row3, false)}
 	_, err = s.RecordLogin(ctx, login)
 	mustNil(t, "RecordLogin", err)
 	_, err = s.RecordLogin(ctx, login)
