@@ -4,10 +4,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
+	"github.com/tandemauth/tandem/kratosext"
 )
 
 // Options assemble Tandem's hook listener.
@@ -25,6 +27,8 @@ type Options struct {
 	// CacheTTL is RecorderOptions.CacheTTL.
 	CacheTTL time.Duration
 	Now      func() time.Time
+	// Observe is ReceiverOptions.Observe.
+	Observe func(Outcome)
 }
 
 // New returns the handler for Tandem's hook listener: Kratos' hooks under
@@ -48,7 +52,7 @@ func New(o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	recv, err := NewReceiver(ReceiverOptions{APIKey: o.APIKey, KeyHeader: o.KeyHeader, MaxBody: o.MaxBody, Logger: logger}, rec.Handle)
+	recv, err := NewReceiver(ReceiverOptions{APIKey: o.APIKey, KeyHeader: o.KeyHeader, MaxBody: o.MaxBody, Logger: logger, Observe: o.Observe}, rec.Handle)
 	if err != nil {
 		return nil, err
 	}
@@ -62,4 +66,32 @@ func New(o Options) (http.Handler, error) {
 		writeError(w, http.StatusNotFound, "not found: hooks are under /hooks/, the admin API under /admin/")
 	})
 	return mux, nil
+}
+
+// Route names the route of a request to the hook listener for metrics: a
+// fixed set of names, never the raw path (which holds identity ids). It
+// returns "" for paths that are not the listener's.
+func Route(path string) string {
+	switch {
+	case strings.HasPrefix(path, "/hooks/"):
+		if p := kratosext.HookPoint(strings.TrimPrefix(path, "/hooks/")); p.Valid() {
+			return path
+		}
+		return "/hooks/unknown"
+	case path == "/health/alive":
+		return path
+	case strings.HasPrefix(path, "/admin/identities/"):
+		rest := strings.TrimPrefix(path, "/admin/identities/")
+		if _, sub, ok := strings.Cut(rest, "/"); ok {
+			switch sub {
+			case "credentials", "devices", "events":
+				return "/admin/identities/{id}/" + sub
+			}
+			return "/admin/unknown"
+		}
+		return "/admin/identities/{id}"
+	case strings.HasPrefix(path, "/admin/"):
+		return "/admin/unknown"
+	}
+	return ""
 }

@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tandemauth/tandem/kratosext"
 )
@@ -58,6 +59,36 @@ type ReceiverOptions struct {
 	// MaxBody caps a body in bytes; default DefaultMaxBody.
 	MaxBody int64
 	Logger  *slog.Logger
+	// Observe, if set, is told how each request ended (for metrics).
+	Observe func(Outcome)
+}
+
+// Outcome is how the receiver answered one request. Point and Method are
+// from fixed sets ("unknown" when the request named something else), so
+// they can label metrics.
+type Outcome struct {
+	Point  string
+	Method string
+	Status int
+	Took   time.Duration
+}
+
+// Result names the outcome: recorded (2xx), interrupted (the login policy
+// refused, 403), unauthorized (401), rejected (another 4xx: a request
+// Kratos should not send, or a delivery that can never succeed) or failed
+// (5xx, which Kratos retries).
+func (o Outcome) Result() string {
+	switch {
+	case o.Status < 300:
+		return "recorded"
+	case o.Status == http.StatusForbidden:
+		return "interrupted"
+	case o.Status == http.StatusUnauthorized:
+		return "unauthorized"
+	case o.Status < 500:
+		return "rejected"
+	}
+	return "failed"
 }
 
 // Receiver is an http.Handler for Kratos' web hooks at POST
@@ -67,6 +98,7 @@ type Receiver struct {
 	keyHeader string
 	maxBody   int64
 	logger    *slog.Logger
+	observe   func(Outcome)
 	fn        Func
 }
 
@@ -92,6 +124,7 @@ func NewReceiver(o ReceiverOptions, fn Func) (*Receiver, error) {
 		keyHeader: o.KeyHeader,
 		maxBody:   o.MaxBody,
 		logger:    o.Logger,
+		observe:   o.Observe,
 		fn:        fn,
 	}, nil
 }
@@ -103,6 +136,46 @@ var methods = map[string]bool{
 }
 
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rc.observe == nil {
+		rc.serve(w, r)
+		return
+	}
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	rc.serve(sw, r)
+	o := Outcome{Point: "unknown", Method: "unknown", Status: sw.status, Took: time.Since(start)}
+	if p := kratosext.HookPoint(strings.TrimPrefix(r.URL.Path, "/hooks/")); p.Valid() {
+		o.Point = string(p)
+	}
+	if m := r.URL.Query().Get("method"); methods[m] {
+		o.Method = m
+		if m == "" {
+			o.Method = "any"
+		}
+	}
+	rc.observe(o)
+}
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (rc *Receiver) serve(w http.ResponseWriter, r *http.Request) {
 	point := kratosext.HookPoint(strings.TrimPrefix(r.URL.Path, "/hooks/"))
 	if !strings.HasPrefix(r.URL.Path, "/hooks/") || !point.Valid() {
 		writeError(w, http.StatusNotFound, "unknown hook point; use /hooks/after-registration, /hooks/after-login or /hooks/after-settings")

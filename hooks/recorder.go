@@ -242,6 +242,15 @@ func (r *Recorder) login(ctx context.Context, p *kratosext.HookPayload, deviceID
 		Method:     method,
 		Device:     device(deviceID, p, rep),
 	}
+	// The row of the desktop table this sign-in started from, for the
+	// funnel: the device as the page probed it, and whether it held a
+	// passkey of the identity before this login (which the login is about
+	// to record).
+	link, err := r.store.GetLink(ctx, deviceID, p.IdentityID)
+	if err != nil && !errors.Is(err, devices.ErrNotFound) {
+		return Result{}, r.storeErr("read link", err)
+	}
+	l.Row = devices.LoginRow(l.Device, link.LocalPasskey)
 	if k != nil {
 		c, err := credential(p.IdentityID, k, rep)
 		if err != nil {
@@ -293,7 +302,7 @@ func (r *Recorder) registration(ctx context.Context, p *kratosext.HookPayload, d
 		// A sign-up with a password or a code: no credential to keep, but
 		// Kratos signs the new identity in on this device, which later
 		// prompts need to know.
-		_, err := r.store.RecordLogin(ctx, devices.Login{Key: key, IdentityID: p.IdentityID, Method: method, Device: device(deviceID, p, rep)})
+		_, err := r.store.RecordLogin(ctx, devices.Login{Key: key, IdentityID: p.IdentityID, Method: method, Device: device(deviceID, p, rep), SignUp: true})
 		return r.storeErr("record sign-up", err)
 	}
 	k, creds, err := r.verified(ctx, p, rep, true)
