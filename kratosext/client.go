@@ -85,6 +85,9 @@ type Options struct {
 	Timeout time.Duration
 	// HTTPClient overrides the default transport (tests).
 	HTTPClient *http.Client
+	// WrapTransport, if set, wraps the default transport (to count and
+	// time every call; see CallName).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Client talks to one Kratos. It is safe for concurrent use.
@@ -123,15 +126,19 @@ func NewClient(o Options) (*Client, error) {
 		if timeout <= 0 {
 			timeout = 10 * time.Second
 		}
+		var transport http.RoundTripper = &http.Transport{
+			Proxy:               nil, // Kratos is ours; never route it through a proxy
+			DialContext:         (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:        256,
+			MaxIdleConnsPerHost: 128,
+			IdleConnTimeout:     90 * time.Second,
+		}
+		if o.WrapTransport != nil {
+			transport = o.WrapTransport(transport)
+		}
 		hc = &http.Client{
-			Timeout: timeout,
-			Transport: &http.Transport{
-				Proxy:               nil, // Kratos is ours; never route it through a proxy
-				DialContext:         (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-				MaxIdleConns:        256,
-				MaxIdleConnsPerHost: 128,
-				IdleConnTimeout:     90 * time.Second,
-			},
+			Timeout:   timeout,
+			Transport: transport,
 			// Kratos answers browser-flow endpoints with redirects meant for
 			// the browser; a server-side caller must see them, not follow them.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -423,4 +430,43 @@ func (c *Client) EnabledFlows(ctx context.Context) (Flows, error) {
 		}
 	}
 	return out, nil
+}
+
+// CallName names a request to Kratos for metrics, from a fixed set: the
+// endpoint, with ids and flow kinds kept only where they are bounded.
+func CallName(r *http.Request) string {
+	p := r.URL.Path
+	// The public and admin URLs may carry a path prefix; match on the tail.
+	for _, c := range []struct{ suffix, name string }{
+		{"/sessions/whoami", "whoami"},
+		{"/health/ready", "health_ready"},
+		{"/health/alive", "health_alive"},
+		{"/version", "version"},
+		{"/self-service/errors", "get_error"},
+		{"/admin/courier/messages", "admin_courier_messages"},
+		{"/sessions", "sessions"},
+	} {
+		if strings.HasSuffix(p, c.suffix) {
+			return c.name
+		}
+	}
+	if i := strings.Index(p, "/self-service/"); i >= 0 {
+		kind, rest, _ := strings.Cut(p[i+len("/self-service/"):], "/")
+		if FlowKind(kind).Valid() || kind == "logout" {
+			switch rest {
+			case "flows", "browser", "api":
+				return kind + "_" + rest
+			case "":
+				return kind + "_submit"
+			}
+		}
+		return "self_service_other"
+	}
+	switch {
+	case strings.Contains(p, "/admin/identities"):
+		return "admin_identities"
+	case strings.Contains(p, "/sessions/"):
+		return "sessions"
+	}
+	return "other"
 }
