@@ -24,16 +24,26 @@ import (
 type Config struct {
 	// Dev relaxes production checks: a missing hook key or cookie secret is
 	// generated at start instead of refusing to start.
-	Dev     bool          `mapstructure:"dev"`
-	UI      UIConfig      `mapstructure:"ui"`
-	Hooks   HooksConfig   `mapstructure:"hooks"`
-	Kratos  KratosConfig  `mapstructure:"kratos"`
-	Store   StoreConfig   `mapstructure:"store"`
-	Prompts PromptsConfig `mapstructure:"prompts"`
-	Brand   BrandConfig   `mapstructure:"brand"`
-	Hydra   HydraConfig   `mapstructure:"hydra"`
-	Social  SocialConfig  `mapstructure:"social"`
-	Log     LogConfig     `mapstructure:"log"`
+	Dev      bool           `mapstructure:"dev"`
+	UI       UIConfig       `mapstructure:"ui"`
+	Hooks    HooksConfig    `mapstructure:"hooks"`
+	Kratos   KratosConfig   `mapstructure:"kratos"`
+	Store    StoreConfig    `mapstructure:"store"`
+	Prompts  PromptsConfig  `mapstructure:"prompts"`
+	Brand    BrandConfig    `mapstructure:"brand"`
+	Hydra    HydraConfig    `mapstructure:"hydra"`
+	Social   SocialConfig   `mapstructure:"social"`
+	Log      LogConfig      `mapstructure:"log"`
+	Shutdown ShutdownConfig `mapstructure:"shutdown"`
+}
+
+// ShutdownConfig sets how `tandem serve` stops on SIGTERM: /health/ready
+// answers 503 on both listeners for Drain while requests are still
+// served (so that a load balancer stops sending new ones), then the
+// listeners close and the requests in flight get up to Timeout to finish.
+type ShutdownConfig struct {
+	Drain   time.Duration `mapstructure:"drain"`
+	Timeout time.Duration `mapstructure:"timeout"`
 }
 
 // HydraConfig says where Ory Hydra is, when Tandem serves its login,
@@ -244,6 +254,8 @@ func SetDefaults(v *viper.Viper) {
 	v.SetDefault("social.providers", []map[string]any{})
 	v.SetDefault("log.level", "info")
 	v.SetDefault("log.format", "text")
+	v.SetDefault("shutdown.drain", 2*time.Second)
+	v.SetDefault("shutdown.timeout", 7*time.Second)
 }
 
 // DefaultClaims releases the e-mail address for the email scope and the
@@ -430,6 +442,12 @@ func (c *Config) Validate() error {
 	c.Brand.validate(bad)
 	c.validateHydra(bad, checkURL)
 	c.validateSocial(bad, checkURL)
+	if c.Shutdown.Drain < 0 {
+		bad("shutdown.drain", "must not be negative")
+	}
+	if c.Shutdown.Timeout <= 0 {
+		bad("shutdown.timeout", "must be positive")
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

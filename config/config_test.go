@@ -197,16 +197,16 @@ func TestHydraAndSocialNameTheField(t *testing.T) {
 		return []map[string]any{{"id": id, "name": "X", "authorization_url": authURL, "icon": icon}}
 	}
 	cases := map[string]map[string]any{
-		"hydra.admin_url":                            {"hydra.public_url": "https://auth.example.com"},
-		"hydra.public_url":                           {"hydra.admin_url": "http://127.0.0.1:4445"},
-		"hydra.timeout":                              {"hydra.admin_url": "http://127.0.0.1:4445", "hydra.public_url": "http://localhost:4444", "hydra.timeout": "0s"},
-		"hydra.claims.email.sub":                     {"hydra.admin_url": "http://127.0.0.1:4445", "hydra.public_url": "http://localhost:4444", "hydra.claims": map[string]any{"email": map[string]any{"sub": "email"}}},
-		"hydra.claims.profile.name":                  {"hydra.admin_url": "http://127.0.0.1:4445", "hydra.public_url": "http://localhost:4444", "hydra.claims": map[string]any{"profile": map[string]any{"name": "traits/name"}}},
-		"social.providers[0].authorization_url":      {"social.providers": provider("example", "", "")},
-		"social.providers[0].id":                     {"social.providers": provider("no spaces please", "https://id.example.com/auth", "")},
-		"social.providers[0].icon":                   {"social.providers": provider("example", "https://id.example.com/auth", gif)},
-		"social.providers[0].icon (missing)":         {"social.providers": provider("example", "https://id.example.com/auth", filepath.Join(dir, "nope.svg"))},
-		"social.providers[0].icon (too large)":       {"social.providers": provider("example", "https://id.example.com/auth", big)},
+		"hydra.admin_url":                                {"hydra.public_url": "https://auth.example.com"},
+		"hydra.public_url":                               {"hydra.admin_url": "http://127.0.0.1:4445"},
+		"hydra.timeout":                                  {"hydra.admin_url": "http://127.0.0.1:4445", "hydra.public_url": "http://localhost:4444", "hydra.timeout": "0s"},
+		"hydra.claims.email.sub":                         {"hydra.admin_url": "http://127.0.0.1:4445", "hydra.public_url": "http://localhost:4444", "hydra.claims": map[string]any{"email": map[string]any{"sub": "email"}}},
+		"hydra.claims.profile.name":                      {"hydra.admin_url": "http://127.0.0.1:4445", "hydra.public_url": "http://localhost:4444", "hydra.claims": map[string]any{"profile": map[string]any{"name": "traits/name"}}},
+		"social.providers[0].authorization_url":          {"social.providers": provider("example", "", "")},
+		"social.providers[0].id":                         {"social.providers": provider("no spaces please", "https://id.example.com/auth", "")},
+		"social.providers[0].icon":                       {"social.providers": provider("example", "https://id.example.com/auth", gif)},
+		"social.providers[0].icon (missing)":             {"social.providers": provider("example", "https://id.example.com/auth", filepath.Join(dir, "nope.svg"))},
+		"social.providers[0].icon (too large)":           {"social.providers": provider("example", "https://id.example.com/auth", big)},
 		"social.providers[0].authorization_url (scheme)": {"social.providers": provider("example", "ftp://id.example.com", "")},
 	}
 	for name, set := range cases {

@@ -188,3 +188,10 @@ func (st *store) DailyCounts(ctx context.Context, from, to time.Time) ([]devices
 }
 
 func (st *store) Close() error { return st.s.Close() }
+
+func (st *store) DeleteUnusedDevices(ctx context.Context, before time.Time) (int64, error) {
+	start := time.Now()
+	n, err := st.s.DeleteUnusedDevices(ctx, before)
+	st.observe("delete_unused_devices", start, err)
+	return n, err
+}

@@ -24,6 +24,9 @@ func (s *Server) routes() (*gin.Engine, error) {
 	r.HandleMethodNotAllowed = true
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
+	if s.metrics != nil {
+		r.Use(s.metrics) // first: it times everything below, a recovered panic included
+	}
 	r.Use(s.recovery(), s.requestLog(), s.language())
 
 	// Probes: no security headers needed, no HTML.

@@ -69,6 +69,9 @@ type Options struct {
 	OAuth2 OAuth2Options
 	// Social are Kratos' oidc providers as the pages show them.
 	Social []SocialProvider
+	// RequestMetrics, if set, runs first on every request (counting and
+	// timing it per route).
+	RequestMetrics gin.HandlerFunc
 }
 
 // Server is the UI. Build it with New.
@@ -105,6 +108,7 @@ type Server struct {
 	answered      *answeredChallenges
 	oauth2        OAuth2Options
 	social        map[string]*SocialProvider
+	metrics       gin.HandlerFunc
 	engine        *gin.Engine
 }
 
@@ -187,6 +191,7 @@ func New(o Options) (*Server, error) {
 		answered: newAnsweredChallenges(30*time.Minute, 100_000, o.Now),
 		oauth2:   o.OAuth2,
 		social:   social,
+		metrics:  o.RequestMetrics,
 	}
 	if s.templates, err = s.parseTemplates(assets); err != nil {
 		return nil, err

@@ -13,17 +13,21 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/spf13/cobra"
 
+	"github.com/tandemauth/tandem/adminauth"
 	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/config"
+	"github.com/tandemauth/tandem/dashboard"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/hooks"
 	"github.com/tandemauth/tandem/hydraext"
 	"github.com/tandemauth/tandem/kratosext"
+	"github.com/tandemauth/tandem/metrics"
 	"github.com/tandemauth/tandem/ui"
 	"github.com/tandemauth/tandem/ui/brand"
 	"github.com/tandemauth/tandem/ui/locale"
@@ -75,20 +79,45 @@ func (c *cli) serve(ctx context.Context) error {
 		logger.Warn("dev mode: generated a random secret; set it to keep it across restarts", "key", key)
 	}
 
-	store, err := openStore(ctx, cfg.Store, logger)
+	rawStore, err := openStore(ctx, cfg.Store, logger)
 	if err != nil {
 		return fmt.Errorf("open device store: %w", err)
 	}
-	defer store.Close()
+	defer func() {
+		if err := rawStore.Close(); err != nil {
+			logger.Error("close the device store", "err", err)
+			return
+		}
+		logger.Info("device store closed")
+	}()
+	// Metrics see every store operation and count the funnel from what the
+	// store records.
+	m, err := metrics.New(metrics.Options{Store: rawStore})
+	if err != nil {
+		return err
+	}
+	store := m.Store(rawStore)
 
 	kratos, err := kratosext.NewClient(kratosext.Options{
 		PublicURL:   cfg.Kratos.PublicURL,
 		InternalURL: cfg.Kratos.InternalURL,
 		AdminURL:    cfg.Kratos.AdminURL,
 		Timeout:     cfg.Kratos.Timeout,
+		WrapTransport: func(t http.RoundTripper) http.RoundTripper {
+			return m.Transport(t, kratosext.CallName)
+		},
 	})
 	if err != nil {
 		return err
+	}
+	// draining is set on SIGTERM: both listeners' /health/ready then
+	// answer 503 while the requests in flight finish.
+	var draining atomic.Bool
+	notDraining := func(context.Context) error {
+		if draining.Load() {
+			return errShuttingDown
+		}
+		return nil
 	}
 
 	cookies, err := browser.NewCookieCodec(cfg.UI.CookieSecret)
@@ -109,9 +138,20 @@ func (c *cli) serve(ctx context.Context) error {
 		MaxBody:     cfg.Hooks.MaxBody,
 		Rules:       rules,
 		Logger:      logger,
+		Observe: func(o hooks.Outcome) {
+			m.ObserveHook(o.Point, o.Method, o.Result(), o.Took)
+		},
 	})
 	if err != nil {
 		return err
+	}
+	dash, err := dashboard.New(dashboard.Options{Store: store, Logger: logger})
+	if err != nil {
+		return err
+	}
+	readyChecks := map[string]func(context.Context) error{
+		"shutdown": notDraining,
+		"store":    func(ctx context.Context) error { return storeAnswers(ctx, store) },
 	}
 
 	catalog, err := loadCatalog(cfg.UI.LocalesDir)
@@ -170,10 +210,9 @@ func (c *cli) serve(ctx context.Context) error {
 			RememberFor:    cfg.Hydra.RememberFor,
 			Claims:         cfg.Hydra.Claims,
 		},
-		Social: social,
-		ReadyChecks: map[string]func(context.Context) error{
-			"store": func(ctx context.Context) error { return storeAnswers(ctx, store) },
-		},
+		Social:         social,
+		ReadyChecks:    readyChecks,
+		RequestMetrics: m.Gin("ui"),
 	})
 	if err != nil {
 		return err
@@ -188,13 +227,18 @@ func (c *cli) serve(ctx context.Context) error {
 		uiLn.Close()
 		return fmt.Errorf("hooks.listen %s: %w", cfg.Hooks.Listen, err)
 	}
+	internal := internalHandler(internalOptions{
+		hooks: hooksHandler, metrics: m, dashboard: dash, guard: adminauth.New(cfg.Hooks.AdminKey), ready: readyChecks, logger: logger,
+	})
 	servers := []*namedServer{
 		{name: "ui", ln: uiLn, srv: newHTTPServer(uiServer.Handler(), logger)},
-		{name: "hooks", ln: hooksLn, srv: newHTTPServer(hooksHandler, logger)},
+		{name: "hooks", ln: hooksLn, srv: newHTTPServer(internal, logger)},
 	}
 	// The sweeper is joined before the deferred store.Close runs: a sweep
-	// in flight must not find its store closed under it.
-	sweepCtx, stopSweep := context.WithCancel(ctx)
+	// in flight must not find its store closed under it. It is stopped
+	// with the servers, not with ctx: a hook finishing during the drain
+	// may still need the store.
+	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
 	var sweeper sync.WaitGroup
 	sweeper.Go(func() { sweep(sweepCtx, store, cfg.Store.UnusedDeviceTTL, logger) })
 	defer sweeper.Wait()
@@ -202,7 +246,7 @@ func (c *cli) serve(ctx context.Context) error {
 
 	logger.Info("tandem started", "ui", uiLn.Addr().String(), "hooks", hooksLn.Addr().String(), "kratos", cfg.Kratos.PublicURL)
 	fmt.Fprintf(c.stdout, "Tandem is up. Sign in at %s/login\n", trimSlash(cfg.UI.PublicURL))
-	return serveUntilDone(ctx, logger, servers)
+	return serveUntilDone(ctx, logger, servers, shutdownPlan{drain: cfg.Shutdown.Drain, timeout: cfg.Shutdown.Timeout, draining: &draining})
 }
 
 // loadCatalog loads the shipped catalogs with the overrides in dir, if
@@ -239,6 +283,9 @@ func socialProviders(cfg config.SocialConfig) ([]ui.SocialProvider, error) {
 	return out, nil
 }
 
+// errShuttingDown is the readiness probes' answer while Tandem drains.
+var errShuttingDown = errors.New("shutting down")
+
 // storeAnswers is the store's readiness probe: a read that must come back
 // "not found", not an error.
 func storeAnswers(ctx context.Context, store devices.Store) error {
@@ -249,11 +296,16 @@ func storeAnswers(ctx context.Context, store devices.Store) error {
 	return err
 }
 
-// sweep deletes, every few minutes, the browser observations no hook
-// joined (an abandoned sign-in) and the devices that visited a page but
-// never signed in once they are unusedTTL old: neither is worth keeping,
-// and both are what a flood of page visits leaves behind.
+// sweep does the store's housekeeping every few minutes: it deletes the
+// browser observations no hook joined (an abandoned sign-in) and the
+// devices that visited a page but never signed in once they are unusedTTL
+// old (neither is worth keeping, and both are what a flood of page visits
+// leaves behind), and records today's adoption counts for the dashboard's
+// history (first at start).
 func sweep(ctx context.Context, store devices.Store, unusedTTL time.Duration, logger *slog.Logger) {
+	if err := store.SnapshotAdoption(ctx); err != nil {
+		logger.Warn("snapshot adoption", "err", err)
+	}
 	t := time.NewTicker(5 * time.Minute)
 	defer t.Stop()
 	for {
@@ -280,6 +332,9 @@ func sweep(ctx context.Context, store devices.Store, unusedTTL time.Duration, lo
 					break
 				}
 			}
+			if err := store.SnapshotAdoption(ctx); err != nil {
+				logger.Warn("snapshot adoption", "err", err)
+			}
 		}
 	}
 }
@@ -304,9 +359,20 @@ func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	}
 }
 
-// serveUntilDone serves every server until ctx ends or one fails, then
-// shuts them all down gracefully.
-func serveUntilDone(ctx context.Context, logger *slog.Logger, servers []*namedServer) error {
+// shutdownPlan is how serveUntilDone stops (config.ShutdownConfig).
+type shutdownPlan struct {
+	drain, timeout time.Duration
+	// draining is set first, turning the readiness probes to 503.
+	draining *atomic.Bool
+}
+
+// serveUntilDone serves every server until ctx ends (SIGTERM or Ctrl-C) or
+// one fails, then stops gracefully: readiness turns 503 on both
+// listeners, requests keep being served for the drain period (a load
+// balancer notices and stops sending), then the listeners close (nothing
+// new is accepted) and the requests and hook deliveries in flight get up
+// to the timeout to finish. The caller then closes the store.
+func serveUntilDone(ctx context.Context, logger *slog.Logger, servers []*namedServer, plan shutdownPlan) error {
 	errc := make(chan error, len(servers))
 	for _, s := range servers {
 		go func() {
@@ -320,16 +386,27 @@ func serveUntilDone(ctx context.Context, logger *slog.Logger, servers []*namedSe
 	var runErr error
 	select {
 	case <-ctx.Done():
-	case runErr = <-errc:
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for i := len(servers) - 1; i >= 0; i-- {
-		if err := servers[i].srv.Shutdown(shutdownCtx); err != nil {
-			logger.Warn("shutdown", "server", servers[i].name, "err", err)
+		plan.draining.Store(true)
+		logger.Info("shutting down: not ready any more, draining", "drain", plan.drain)
+		select {
+		case <-time.After(plan.drain):
+		case runErr = <-errc:
 		}
+	case runErr = <-errc:
+		plan.draining.Store(true)
 	}
-	logger.Info("tandem stopped")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), plan.timeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		wg.Go(func() {
+			if err := s.srv.Shutdown(shutdownCtx); err != nil {
+				logger.Warn("shutdown: requests still in flight were cut off", "server", s.name, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	logger.Info("tandem stopped serving")
 	return runErr
 }
 
