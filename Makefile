@@ -3,18 +3,18 @@ SHELL := bash
 GO ?= go
 export GOFLAGS ?= -mod=mod
 
-.PHONY: run run-oauth2 test test-short kratos hydra chromium build build-demo vet bench bench-ui clean
+.PHONY: run run-oauth2 test test-short kratos hydra mailpit chromium build build-demo vet bench bench-ui clean
 
-## run: start Kratos and Tandem locally with embedded SQLite (Ctrl-C stops both)
-run: kratos build
+## run: start Mailpit, Kratos and Tandem locally with embedded SQLite (Ctrl-C stops them)
+run: kratos mailpit build
 	@./scripts/run.sh
 
 ## run-oauth2: make run plus Ory Hydra (Tandem's /login, /consent, /logout) and a demo OAuth2 app; prints its URL
-run-oauth2: kratos hydra build build-demo
+run-oauth2: kratos hydra mailpit build build-demo
 	@./scripts/run.sh --oauth2
 
-## test: install what the tests need (Kratos, Hydra, Chromium) and run the whole suite
-test: kratos hydra chromium vet
+## test: install what the tests need (Kratos, Hydra, Mailpit, Chromium) and run the whole suite
+test: kratos hydra mailpit chromium vet
 	$(GO) test -count=1 -timeout 20m ./...
 
 ## test-short: unit tests only, no browser, no Kratos
@@ -34,6 +34,9 @@ kratos:
 
 hydra:
 	@./scripts/install-hydra.sh
+
+mailpit:
+	@./scripts/install-mailpit.sh
 
 chromium:
 	@./scripts/install-chromium.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make run: Kratos and Tandem on this machine with embedded SQLite, until
-# Ctrl-C. Everything lives under data/ (git-ignored).
+# make run: Mailpit, Kratos and Tandem on this machine with embedded
+# SQLite, until Ctrl-C. Everything lives under data/ (git-ignored).
 # make run-oauth2 (run.sh --oauth2): Ory Hydra too, with Tandem as its
 # login, consent and logout pages, and a demo OAuth2 client app.
 set -euo pipefail
@@ -26,7 +26,7 @@ set -a; . "$data/dev.env"; set +a
 export TANDEM_HOOKS_API_KEY=tandem-local-dev-hook-key-change-me
 
 # Fail early and clearly if something already listens on our ports.
-ports=(4433 4434 4455 4460)
+ports=(1025 8025 4433 4434 4455 4460)
 $oauth2 && ports+=(4444 4445 4470)
 for port in "${ports[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -69,6 +69,13 @@ wait_ready() {
   echo "run: $2 did not become ready:"; tail -20 "$3"; exit 1
 }
 
+# The mail catcher: kratos.yml's courier delivers over SMTP to :1025; the
+# inbox is on :8025.
+"$root/.bin/mailpit" --smtp 127.0.0.1:1025 --listen 127.0.0.1:8025 --database "$data/mailpit.db" \
+  --disable-version-check > "$data/mailpit.log" 2>&1 &
+pids+=($!); names+=(Mailpit)
+wait_ready http://127.0.0.1:8025/readyz Mailpit "$data/mailpit.log"
+
 if $oauth2; then
   DSN="$hydra_dsn" "$root/.bin/hydra" serve all -c "$root/hydra.yml" --dev --sqa-opt-out > "$data/hydra.log" 2>&1 &
   pids+=($!); names+=(Hydra)
@@ -88,7 +95,9 @@ fi
 DSN="$kratos_dsn" "$root/.bin/kratos" serve -c "$root/kratos.yml" --dev --watch-courier --sqa-opt-out > "$data/kratos.log" 2>&1 &
 pids+=($!); names+=(Kratos)
 wait_ready http://127.0.0.1:4433/health/ready Kratos "$data/kratos.log"
-echo "run: Kratos is up (logs: data/kratos.log; e-mails: curl http://127.0.0.1:4434/admin/courier/messages)"
+echo "run: Kratos is up (logs: data/kratos.log)"
+echo "run: e-mails (recovery and verification codes) arrive in the inbox at http://127.0.0.1:8025"
+echo "run: adoption dashboard at http://127.0.0.1:4460/dashboard, metrics at http://127.0.0.1:4460/metrics (admin key: TANDEM_HOOKS_ADMIN_KEY in data/dev.env)"
 
 "$root/.bin/tandem" serve --dev --store-dsn "sqlite://$data/tandem.db" &
 pids+=($!); names+=(Tandem)
@@ -111,6 +120,7 @@ for i in "${!pids[@]}"; do
     echo "run: ${names[$i]} exited (status $status)." >&2
     [[ ${names[$i]} == Kratos ]] && tail -20 "$data/kratos.log" >&2
     [[ ${names[$i]} == Hydra ]] && tail -20 "$data/hydra.log" >&2
+    [[ ${names[$i]} == Mailpit ]] && tail -20 "$data/mailpit.log" >&2
   fi
 done
 exit "$status"

@@ -32,7 +32,9 @@ var screenshots = flag.String("screenshots", "", "save a screenshot of each e2e 
 // stack is one real Kratos and one in-process Tandem, shared by the e2e
 // tests of this package and started by the first of them.
 type stack struct {
-	kratos   *kratostest.Kratos
+	kratos *kratostest.Kratos
+	// mail receives Kratos' courier over SMTP.
+	mail     *kratostest.Mailpit
 	hooksURL string
 	tandem   *kratosext.Client // talks to the same Kratos, for whoami checks
 	uiURL    string
@@ -90,7 +92,8 @@ func requireStack(t *testing.T) *stack {
 	}
 	stackOnce.Do(func() { theStack, stackErr = startStack() })
 	if stackErr != nil {
-		if os.Getenv("CI") != "true" && (errors.Is(stackErr, kratostest.ErrNoBinary) || strings.Contains(stackErr.Error(), "chromium not found")) {
+		if os.Getenv("CI") != "true" && (errors.Is(stackErr, kratostest.ErrNoBinary) || errors.Is(stackErr, kratostest.ErrNoMailpit) ||
+			strings.Contains(stackErr.Error(), "chromium not found")) {
 			t.Skip("e2e: ", stackErr)
 		}
 		t.Fatal("e2e: ", stackErr)
@@ -138,9 +141,14 @@ func newStackPorts() (stackPorts, error) {
 // and Tandem with the shared configuration plus extraYAML (top-level keys
 // Tandem's base configuration does not set).
 func startStackWith(dir string, p stackPorts, ko kratostest.Options, extraYAML string) (*stack, error) {
-	ko.UIURL, ko.HooksURL = p.uiURL, p.hooksURL
+	mail, err := kratostest.StartMailpit(dir)
+	if err != nil {
+		return nil, err
+	}
+	ko.UIURL, ko.HooksURL, ko.SMTPURL = p.uiURL, p.hooksURL, mail.SMTPURL
 	k, err := kratostest.Start(dir, ko)
 	if err != nil {
+		mail.Close()
 		return nil, err
 	}
 	uiPort, uiURL, hooksPort, hooksURL := p.ui, p.uiURL, p.hooks, p.hooksURL
@@ -166,7 +174,7 @@ log:
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &stack{kratos: k, hooksURL: hooksURL, uiURL: uiURL, dir: dir, stop: cancel, done: make(chan error, 1), out: &syncBuffer{}}
+	s := &stack{kratos: k, mail: mail, hooksURL: hooksURL, uiURL: uiURL, dir: dir, stop: cancel, done: make(chan error, 1), out: &syncBuffer{}}
 	go func() {
 		s.done <- run(ctx, []string{"serve", "--config", cfgPath}, func(string) string { return "" }, s.out, s.out)
 	}()
@@ -186,6 +194,7 @@ log:
 		select {
 		case err := <-s.done:
 			k.Close()
+			mail.Close()
 			return nil, fmt.Errorf("tandem exited: %v\n%s", err, s.out.String())
 		default:
 		}
@@ -204,6 +213,7 @@ func (s *stack) close() {
 	case <-time.After(15 * time.Second):
 	}
 	s.kratos.Close()
+	s.mail.Close()
 	os.RemoveAll(s.dir)
 }
 

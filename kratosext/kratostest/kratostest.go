@@ -36,6 +36,9 @@ type Options struct {
 	UIURL string
 	// HooksURL replaces Tandem's hook listener, http://127.0.0.1:4460.
 	HooksURL string
+	// SMTPURL replaces the courier's connection URI (a Mailpit's
+	// SMTPURL).
+	SMTPURL string
 	// Replace holds further literal replacements applied to kratos.yml.
 	Replace map[string]string
 	// Overlay is merged into kratos.yml after the replacements: maps merge
@@ -60,6 +63,10 @@ type Kratos struct {
 	done    chan error
 	once    sync.Once
 }
+
+// courierURI is the courier's connection URI in the repository's
+// kratos.yml: make run's Mailpit.
+const courierURI = "smtp://127.0.0.1:1025/?disable_starttls=true"
 
 // ErrNoBinary means the Kratos binary is not installed.
 var ErrNoBinary = errors.New("kratos binary not found: run scripts/install-kratos.sh (make test does)")
@@ -155,6 +162,9 @@ func Start(dir string, o Options) (*Kratos, error) {
 	}
 	if o.HooksURL != "" {
 		repl = append(repl, "http://127.0.0.1:4460", strings.TrimSuffix(o.HooksURL, "/"))
+	}
+	if o.SMTPURL != "" {
+		repl = append(repl, courierURI, o.SMTPURL)
 	}
 	for from, to := range o.Replace {
 		repl = append(repl, from, to)
