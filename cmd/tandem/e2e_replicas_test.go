@@ -64,7 +64,9 @@ func startReplica(t *testing.T, name string, uiPort, hooksPort int, cfg string) 
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &replica{name: name, uiURL: "http://localhost:" + strconv.Itoa(uiPort), hooksURL: "http://127.0.0.1:" + strconv.Itoa(hooksPort),
 		out: &syncBuffer{}, stop: cancel, done: make(chan error, 1)}
-	go func() { r.done <- run(ctx, []string{"serve", "--config", path}, func(string) string { return "" }, r.out, r.out) }()
+	go func() {
+		r.done <- run(ctx, []string{"serve", "--config", path}, func(string) string { return "" }, r.out, r.out)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
