@@ -58,6 +58,13 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The shutdown test runs this binary as `tandem` itself, to send it a
+	// real SIGTERM.
+	if os.Getenv("TANDEM_TEST_RUN_MAIN") == "1" {
+		os.Args = append([]string{"tandem"}, strings.Fields(os.Getenv("TANDEM_TEST_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
 	ginReleaseMode()
 	flag.Parse()
 	code := m.Run()
