@@ -77,6 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		newServeCmd(c),
 		newMigrateCmd(c),
 		newDevicesCmd(c),
+		newDoctorCmd(c),
 		newVersionCmd(c),
 	)
 	return root.ExecuteContext(ctx)
