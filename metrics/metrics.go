@@ -155,8 +155,14 @@ func New(o Options) (*Metrics, error) {
 		}
 	}
 	for _, p := range devices.Places() {
-		if p != devices.PlaceNone {
+		methods := []string{"passkey", "webauthn"}
+		if p == devices.PlaceNone {
+			methods = []string{"password", "code"}
+		} else {
 			m.passkeysAdded.WithLabelValues(string(p))
+		}
+		for _, method := range methods {
+			m.signups.WithLabelValues(string(p), method)
 		}
 	}
 	return m, nil

@@ -211,3 +211,23 @@ func TestRequestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// touchVectors records one observation in every labelled vector that has
+// no series yet, so that a scrape shows its labels.
+func touchVectors(t *testing.T, m *metrics.Metrics, _ map[string]*dto.MetricFamily) {
+	t.Helper()
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(m.Gin("ui"))
+	r.GET("/x", func(c *gin.Context) { c.Status(200) })
+	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/x", nil))
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	c := &http.Client{Transport: m.Transport(http.DefaultTransport, func(*http.Request) string { return "whoami" })}
+	if resp, err := c.Get(srv.URL); err == nil {
+		resp.Body.Close()
+	}
+	store, _ := mustStore(t)
+	s := m.Store(store)
+	_, _ = s.GetDevice(context.Background(), "x")
+}
