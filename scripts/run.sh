@@ -56,7 +56,8 @@ stop() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "run: stopped."
 }
-trap stop INT TERM EXIT
+trap stop EXIT
+trap 'stop; exit 0' INT TERM
 
 # wait_ready URL NAME LOG: poll URL until it answers, or fail with LOG.
 wait_ready() {
