@@ -164,7 +164,9 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func newNonce() string {
 	var b [18]byte
 	_, _ = rand.Read(b[:])
-	return base64.RawStdEncoding.EncodeToString(b[:])
+	// URL-safe: html/template would write + as &#43; in the attribute (which
+	// browsers decode, but the page is easier to check without it).
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // fill reads the range's figures and lays out the charts.
