@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	"github.com/tandemauth/tandem/devices/postgres"
 	"github.com/tandemauth/tandem/devices/sqlite"
 	"github.com/tandemauth/tandem/hooks"
+	"github.com/tandemauth/tandem/hydraext"
 	"github.com/tandemauth/tandem/kratosext"
 )
 
@@ -145,10 +147,58 @@ func (d *doctor) run(ctx context.Context) []finding {
 	d.checkSecrets()
 	d.checkStore(ctx)
 	d.checkKratos(ctx)
+	if d.cfg.Hydra.Enabled() {
+		d.checkHydra(ctx)
+	}
 	if d.kratosConfig != "" {
 		d.checkKratosFile()
 	}
 	return d.out
+}
+
+// checkHydra runs only when Hydra is configured (hydra.admin_url): its
+// admin API answers, and its public API names the issuer Tandem expects.
+func (d *doctor) checkHydra(parent context.Context) {
+	h, err := hydraext.NewClient(hydraext.Options{AdminURL: d.cfg.Hydra.AdminURL, PublicURL: d.cfg.Hydra.PublicURL, Timeout: d.timeout})
+	if err != nil {
+		d.fail("hydra.admin", err.Error(), "set hydra.admin_url and hydra.public_url to absolute URLs")
+		return
+	}
+	ctx, cancel := d.ctx(parent)
+	defer cancel()
+	if err := h.Ready(ctx); err != nil {
+		d.fail("hydra.admin", fmt.Sprintf("Hydra's admin API does not answer at %s: %v", d.cfg.Hydra.AdminURL, err),
+			"start Hydra, or set hydra.admin_url to its admin address (or unset it to turn OAuth2 off)")
+	} else {
+		d.ok("hydra.admin", "Hydra's admin API answers at "+d.cfg.Hydra.AdminURL)
+	}
+	want := strings.TrimSuffix(d.cfg.Hydra.PublicURL, "/") + "/"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(d.cfg.Hydra.PublicURL, "/")+"/.well-known/openid-configuration", nil)
+	if err != nil {
+		d.fail("hydra.issuer", err.Error(), "set hydra.public_url to Hydra's public URL as browsers see it")
+		return
+	}
+	resp, err := (&http.Client{Timeout: d.timeout}).Do(req)
+	if err != nil {
+		d.warn("hydra.issuer", fmt.Sprintf("Hydra's public API does not answer here at %s: %v", d.cfg.Hydra.PublicURL, err),
+			"check that browsers reach hydra.public_url (doctor may run where they cannot)")
+		return
+	}
+	defer resp.Body.Close()
+	var disc struct {
+		Issuer string `json:"issuer"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&disc); err != nil || resp.StatusCode != http.StatusOK {
+		d.fail("hydra.issuer", fmt.Sprintf("%s/.well-known/openid-configuration answered %d, not Hydra's discovery document", strings.TrimSuffix(d.cfg.Hydra.PublicURL, "/"), resp.StatusCode),
+			"set hydra.public_url to Hydra's public URL")
+		return
+	}
+	if strings.TrimSuffix(disc.Issuer, "/")+"/" != want {
+		d.fail("hydra.issuer", fmt.Sprintf("Hydra's issuer is %s, but hydra.public_url is %s: tokens would name another issuer than the one apps were given", disc.Issuer, d.cfg.Hydra.PublicURL),
+			"set hydra.public_url to the issuer, or Hydra's urls.self.issuer to hydra.public_url")
+		return
+	}
+	d.ok("hydra.issuer", "Hydra's issuer is "+disc.Issuer)
 }
 
 // checkConfig reports invalid settings other than the secrets (which
@@ -438,6 +488,11 @@ func (d *doctor) checkHosts(uiHost string, seen []string) {
 	if u, err := url.Parse(d.cfg.Kratos.PublicURL); err == nil {
 		note("kratos.public_url", u.Hostname())
 	}
+	if d.cfg.Hydra.Enabled() {
+		if u, err := url.Parse(d.cfg.Hydra.PublicURL); err == nil {
+			note("hydra.public_url", u.Hostname())
+		}
+	}
 	for _, h := range seen {
 		note("Kratos' redirects and rp.id", h)
 	}
@@ -468,6 +523,9 @@ func (d *doctor) checkHosts(uiHost string, seen []string) {
 
 // kratosFile is the part of kratos.yml doctor reads.
 type kratosFile struct {
+	OAuth2Provider struct {
+		URL string `yaml:"url"`
+	} `yaml:"oauth2_provider"`
 	Selfservice struct {
 		Methods map[string]struct {
 			Enabled bool `yaml:"enabled"`
@@ -551,6 +609,15 @@ func (d *doctor) checkKratosFile() {
 		}
 	}
 	d.checkHooks(kf)
+	if d.cfg.Hydra.Enabled() {
+		got, want := strings.TrimSuffix(kf.OAuth2Provider.URL, "/"), strings.TrimSuffix(d.cfg.Hydra.AdminURL, "/")
+		if got != want {
+			d.fail("kratos.oauth2_provider", fmt.Sprintf("kratos.yml's oauth2_provider.url is %q, not hydra.admin_url %s: Kratos cannot accept Hydra's login challenges", kf.OAuth2Provider.URL, d.cfg.Hydra.AdminURL),
+				"set oauth2_provider.url: "+d.cfg.Hydra.AdminURL+" in kratos.yml")
+		} else {
+			d.ok("kratos.oauth2_provider", "Kratos hands OAuth2 logins to the Hydra at "+d.cfg.Hydra.AdminURL)
+		}
+	}
 }
 
 // checkHooks follows every web hook of the login, registration and

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/tandemauth/tandem/devices/sqlite"
+	"github.com/tandemauth/tandem/hydraext/hydratest"
 	"github.com/tandemauth/tandem/kratosext/kratostest"
 )
 
@@ -24,6 +25,8 @@ type doctorSetup struct {
 	cookieSecret, hookKey string
 	adminKey, storeDSN    string
 	kratosConfig          string
+	// hydraAdmin and hydraPublic configure Hydra; empty: none.
+	hydraAdmin, hydraPublic string
 }
 
 func (s doctorSetup) write(t *testing.T) string {
@@ -33,6 +36,9 @@ hooks: {listen: %q, api_key: %q, admin_key: %q}
 kratos: {public_url: %q, admin_url: %q, timeout: 3s}
 store: {dsn: %q}
 `, s.uiURL, s.cookieSecret, s.hooksListen, s.hookKey, s.adminKey, s.kratosPublic, s.admin, s.storeDSN)
+	if s.hydraAdmin != "" {
+		cfg += fmt.Sprintf("hydra: {admin_url: %q, public_url: %q}\n", s.hydraAdmin, s.hydraPublic)
+	}
 	path := filepath.Join(t.TempDir(), "tandem.yml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -220,5 +226,47 @@ func TestDoctorNamesEachBreak(t *testing.T) {
 				t.Errorf("failing checks %v (%v), want %v saying %q", failed, err, tc.want, tc.says)
 			}
 		})
+	}
+}
+
+// TestDoctorHydra: with Hydra configured, doctor checks it (and Kratos'
+// oauth2_provider); without, it says nothing about Hydra.
+func TestDoctorHydra(t *testing.T) {
+	s := requireStack(t)
+	h := hydratest.Require(t, hydratest.Options{UIURL: s.uiURL})
+	hooksListen := strings.TrimPrefix(s.hooksURL, "http://")
+	kratosYML, err := os.ReadFile(s.kratos.ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const provider = "oauth2_provider:\n  url: http://127.0.0.1:4445"
+	if !strings.Contains(string(kratosYML), provider) {
+		t.Fatalf("kratos.yml has no %q", provider)
+	}
+	withProvider := filepath.Join(t.TempDir(), "kratos.yml")
+	if err := os.WriteFile(withProvider, []byte(strings.Replace(string(kratosYML), provider, "oauth2_provider:\n  url: "+h.AdminURL, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := goodSetup(t, s.kratos, s.uiURL, hooksListen)
+	good.kratosConfig, good.hydraAdmin, good.hydraPublic = withProvider, h.AdminURL, h.PublicURL
+	failed, text, err := runDoctor(t, good)
+	t.Logf("tandem doctor with Hydra:\n%s", text)
+	if len(failed) > 0 || err != nil || !strings.Contains(text, "OK  hydra.issuer") || !strings.Contains(text, "OK  kratos.oauth2_provider") {
+		t.Fatalf("failing checks %v (%v)", failed, err)
+	}
+
+	down := good
+	p, _ := kratostest.FreePort()
+	down.hydraAdmin = "http://127.0.0.1:" + strconv.Itoa(p)
+	failed, text, err = runDoctor(t, down)
+	t.Logf("tandem doctor, Hydra's admin API down:\n%s", text)
+	if !errors.Is(err, errDoctorFailed) || !slices.Equal(failed, []string{"hydra.admin", "kratos.oauth2_provider"}) {
+		t.Errorf("failing checks %v (%v)", failed, err)
+	}
+
+	none := goodSetup(t, s.kratos, s.uiURL, hooksListen)
+	_, text, _ = runDoctor(t, none)
+	if strings.Contains(text, "hydra") || strings.Contains(text, "oauth2_provider") {
+		t.Errorf("doctor checks Hydra where none is configured:\n%s", text)
 	}
 }
