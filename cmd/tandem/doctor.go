@@ -628,6 +628,8 @@ func (d *doctor) checkHooks(kf kratosFile) {
 	var problems []string
 	var fixes []string
 	counts := map[string]int{}
+	// auths are the distinct (header, value) pairs the hooks send.
+	var auths [][2]string
 	for _, flow := range []string{"login", "registration", "settings"} {
 		after := kf.Selfservice.Flows[flow].After
 		keys := make([]string, 0, len(after))
@@ -674,6 +676,9 @@ func (d *doctor) checkHooks(kf kratosFile) {
 					problems = append(problems, at+": "+msg)
 					fixes = append(fixes, "set "+at+".config.body to file://…/hooks/body.jsonnet (Tandem's)")
 				}
+				if a := h.Config.Auth.Config; !slices.Contains(auths, [2]string{a.Name, a.Value}) {
+					auths = append(auths, [2]string{a.Name, a.Value})
+				}
 				if msg := d.checkAuth(h); msg != "" {
 					problems = append(problems, at+": "+msg)
 					fixes = append(fixes, "send hooks.api_key in the "+hooks.DefaultKeyHeader+" header (auth: {type: api_key, config: {name: "+hooks.DefaultKeyHeader+", value: <hooks.api_key>, in: header}})")
@@ -692,6 +697,7 @@ func (d *doctor) checkHooks(kf kratosFile) {
 	if len(problems) == 0 {
 		d.ok(check, fmt.Sprintf("%d login, %d registration and %d settings web hooks reach %s with Tandem's body and key",
 			counts["login"], counts["registration"], counts["settings"], d.cfg.Hooks.Listen))
+		d.probeHookKeys(auths)
 		return
 	}
 	// One line per kind of problem, naming where it first occurs and how
@@ -808,4 +814,47 @@ func (d *doctor) checkAuth(h kratosHook) string {
 		return "sends its key in the " + a.Config.Name + " header, which Tandem does not read"
 	}
 	return ""
+}
+
+// probeHookKeys asks the running Tandem whether it accepts each key
+// kratos.yml sends, in the header kratos.yml sends it in: a POST with an
+// empty payload, which Tandem answers 400 once the key is accepted and 401
+// before. Nothing is recorded. When no Tandem listens (doctor run before
+// serve), the comparison with hooks.api_key above is all there is.
+func (d *doctor) probeHookKeys(auths [][2]string) {
+	const check = "kratos.hooks"
+	host, port, err := net.SplitHostPort(d.cfg.Hooks.Listen)
+	if err != nil {
+		return
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	target := "http://" + net.JoinHostPort(host, port) + "/hooks/after-login"
+	client := &http.Client{Timeout: d.timeout}
+	for _, a := range auths {
+		req, err := http.NewRequest(http.MethodPost, target, strings.NewReader("{}"))
+		if err != nil {
+			return
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(a[0], a[1])
+		resp, err := client.Do(req)
+		if err != nil {
+			d.warn(check, "no Tandem answers at "+d.cfg.Hooks.Listen+", so the key kratos.yml sends was compared with hooks.api_key only",
+				"run tandem doctor again while tandem serve runs")
+			return
+		}
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusBadRequest:
+			d.ok(check, fmt.Sprintf("the Tandem at %s accepts the key kratos.yml sends in %s", d.cfg.Hooks.Listen, a[0]))
+		case http.StatusUnauthorized:
+			d.fail(check, fmt.Sprintf("the Tandem at %s refuses the key kratos.yml sends in %s (401): it runs with another hooks.api_key, or reads another header", d.cfg.Hooks.Listen, a[0]),
+				"restart tandem serve with the hooks.api_key kratos.yml sends, in the "+hooks.DefaultKeyHeader+" header")
+		default:
+			d.warn(check, fmt.Sprintf("%s answered %d to a hook with an empty payload; expected 400", target, resp.StatusCode),
+				"check that hooks.listen is Tandem's hook listener")
+		}
+	}
 }

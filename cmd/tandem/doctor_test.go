@@ -110,7 +110,7 @@ func TestDoctorGoodSetup(t *testing.T) {
 	if len(failed) > 0 || err != nil {
 		t.Fatalf("failing checks %v (%v)", failed, err)
 	}
-	if strings.Contains(text, "\nWARN") {
+	if strings.Contains(text, "\nWARN") || !strings.Contains(text, "accepts the key kratos.yml sends") {
 		t.Errorf("warnings on a good setup:\n%s", text)
 	}
 }
@@ -204,6 +204,12 @@ func TestDoctorNamesEachBreak(t *testing.T) {
 		{"hook key differs", func(t *testing.T, d *doctorSetup) {
 			d.kratosConfig = withFile(t, "value: "+devHookKey, "value: another-key-0123456789")
 		}, []string{"kratos.hooks"}, "a key other than hooks.api_key"},
+		{"a key the running Tandem refuses", func(t *testing.T, d *doctorSetup) {
+			// kratos.yml and this configuration agree, but the Tandem
+			// listening runs with another key.
+			d.hookKey = "rotated-key-0123456789abcdef"
+			d.kratosConfig = withFile(t, "value: "+devHookKey, "value: rotated-key-0123456789abcdef")
+		}, []string{"kratos.hooks"}, "refuses the key kratos.yml sends in X-Tandem-Hook-Key (401)"},
 		{"hooks at another port", func(t *testing.T, d *doctorSetup) { d.hooksListen = "127.0.0.1:1" },
 			[]string{"kratos.hooks"}, "but Tandem listens on 127.0.0.1:1"},
 		{"a body that is not Tandem's", func(t *testing.T, d *doctorSetup) {
