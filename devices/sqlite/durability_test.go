@@ -74,7 +74,10 @@ func TestDurabilityAfterSIGKILL(t *testing.T) {
 			lines <- sc.Text()
 		}
 	}()
-	deadline := time.After(10 * time.Second)
+	// Kill it in full flight: after 2,000 acknowledgements, or after 10 s
+	// with at least 100 on a machine too loaded to reach 2,000 (the point
+	// is writes in flight at the kill, not their number).
+	deadline := time.After(30 * time.Second)
 	start := time.Now()
 read:
 	for {
@@ -86,11 +89,11 @@ read:
 			if key, found := strings.CutPrefix(line, "ack "); found {
 				acked[key] = true
 			}
-			if len(acked) >= 2000 && time.Since(start) > 500*time.Millisecond {
+			if elapsed := time.Since(start); len(acked) >= 2000 && elapsed > 500*time.Millisecond || len(acked) >= 100 && elapsed > 10*time.Second {
 				break read
 			}
 		case <-deadline:
-			t.Fatalf("only %d acknowledgements in 10 s", len(acked))
+			t.Fatalf("only %d acknowledgements in 30 s", len(acked))
 		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
