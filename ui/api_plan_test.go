@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 )
@@ -327,4 +329,30 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// TestOneAddressPerMinute counts what one address gets through in a
+// minute of trying as fast as it can (every 10 ms of the injected clock):
+// the figure the limits are for. The address is all that counts, so it
+// is all this test gives. Before the limits, one address made ~8,250
+// look-ups and ~12,400 reports a minute by minting device cookies.
+func TestOneAddressPerMinute(t *testing.T) {
+	e := newAPIEnv(t, nil)
+	count := func(b *budget) int {
+		b.global = rate.NewLimiter(rate.Inf, 0) // the per-address budget alone
+		start, ok := e.now, 0
+		for e.now.Sub(start) < time.Minute {
+			if b.allow("198.51.100.50") {
+				ok++
+			}
+			e.now = e.now.Add(10 * time.Millisecond)
+		}
+		return ok
+	}
+	lookups, reports := count(e.s.limits.lookup), count(e.s.limits.report)
+	t.Logf("one address in one minute: %d look-ups, %d reports (6,000 tries each)", lookups, reports)
+	d := DefaultLimits()
+	if lookups > d.LookupsPerMinute+d.LookupsPerMinute/3+1 || reports > d.ReportsPerMinute+d.ReportsPerMinute/3+1 {
+		t.Errorf("one address got %d look-ups and %d reports in a minute", lookups, reports)
+	}
 }
