@@ -239,6 +239,12 @@ type Credential struct {
 	// RemovedAt is set when Kratos no longer has the credential; removed
 	// credentials are kept for the record and ignored by the policy.
 	RemovedAt time.Time `json:"removed_at,omitzero"`
+	// VerifiedAt is when Kratos last listed the credential for its
+	// identity: at registration, at a login whose hook asked Kratos (see
+	// Login.Verified), at a settings change. The store keeps it; the web
+	// hooks trust a recorded credential without asking Kratos again only
+	// for a while after it.
+	VerifiedAt time.Time `json:"verified_at,omitzero"`
 }
 
 // Removed reports whether Kratos no longer has the credential.

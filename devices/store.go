@@ -101,6 +101,11 @@ type Login struct {
 	// code sign-up: it counts as a sign-up without a passkey, not as a
 	// sign-in.
 	SignUp bool
+	// Verified says Kratos listed the credential for the identity while
+	// this login was recorded: the store then stamps its VerifiedAt and
+	// clears a RemovedAt. A login that trusted Tandem's own record leaves
+	// both as they are, so it can never bring back a removed credential.
+	Verified bool
 }
 
 // PromptRecord is something that happened to a prompt on a device.
@@ -174,8 +179,10 @@ type Store interface {
 	// ReconcileCredentials marks removed every credential of the identity
 	// that is not in current (the ids Kratos still has), records a
 	// credential_removed event for each, clears LocalPasskey on links whose
-	// device registered a removed credential and has none left, and returns
-	// the ids it marked. Calling it again with the same set changes nothing.
+	// device registered a removed credential and has none left, stamps
+	// VerifiedAt on the identity's live credentials in current, and returns
+	// the ids it marked. Calling it again with the same set changes nothing
+	// but VerifiedAt.
 	ReconcileCredentials(ctx context.Context, identityID string, current []CredentialID) ([]CredentialID, error)
 	// GetCredential returns ErrNotFound if the id was never recorded.
 	GetCredential(ctx context.Context, id CredentialID) (Credential, error)

@@ -174,7 +174,7 @@ func normalizeCredential(c Credential, identityID string) (Credential, error) {
 		c.Transports = nil
 	}
 	// Usage and removal are the store's to track, never the caller's.
-	c.LastUsedAt, c.LastUsedVia, c.UseCount, c.RemovedAt = time.Time{}, ViaUnknown, 0, time.Time{}
+	c.LastUsedAt, c.LastUsedVia, c.UseCount, c.RemovedAt, c.VerifiedAt = time.Time{}, ViaUnknown, 0, time.Time{}, time.Time{}
 	c.CreatedAt = time.Time{}
 	return c, nil
 }

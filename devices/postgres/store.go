@@ -19,7 +19,7 @@ const (
 
 	credentialCols = `id, identity_id, type, aaguid, provider_name, attachment, transports, backup_eligible, backup_state,
 		created_device_id, created_on_class, created_on_os, created_on_browser, phone_held, created_at,
-		last_used_at, last_used_via, use_count, removed_at`
+		last_used_at, last_used_via, use_count, removed_at, verified_at`
 
 	linkCols = `device_id, identity_id, local_passkey, first_seen_at, last_seen_at,
 		post_cda_shown_count, post_cda_last_shown_at, post_cda_snoozed_until, post_cda_never, post_cda_accepted_at,
@@ -52,9 +52,13 @@ const (
 	findEventSQL = `SELECT id FROM events WHERE key_point = $1 AND key_flow_id = $2 AND key_nonce = $3`
 
 	insertCredentialSQL = `INSERT INTO credentials (` + credentialCols + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, NULL)`
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, NULL, $19)`
 
-	useCredentialSQL = `UPDATE credentials SET last_used_at = $1, last_used_via = $2, use_count = use_count + 1, removed_at = NULL
+	// useCredentialSQL counts a login. Only a login Kratos vouched for
+	// ($5) stamps verified_at and may clear removed_at.
+	useCredentialSQL = `UPDATE credentials SET last_used_at = $1, last_used_via = $2, use_count = use_count + 1,
+			removed_at = CASE WHEN $5::boolean THEN NULL ELSE removed_at END,
+			verified_at = CASE WHEN $5::boolean THEN $1 ELSE verified_at END
 		WHERE id = $3 AND identity_id = $4`
 
 	upsertLinkSQL = `INSERT INTO device_identities (device_id, identity_id, local_passkey, first_seen_at, last_seen_at)
@@ -131,10 +135,10 @@ func scanDevice(r pgx.Row) (devices.Device, error) {
 func scanCredential(r pgx.Row) (devices.Credential, error) {
 	var c devices.Credential
 	var createdDevice *string
-	var lastUsed, removed *time.Time
+	var lastUsed, removed, verified *time.Time
 	if err := r.Scan(&c.ID, &c.IdentityID, &c.Type, &c.AAGUID, &c.ProviderName, &c.Attachment, &c.Transports,
 		&c.BackupEligible, &c.BackupState, &createdDevice, &c.CreatedOnClass, &c.CreatedOnOS, &c.CreatedOnBrowser,
-		&c.PhoneHeld, &c.CreatedAt, &lastUsed, &c.LastUsedVia, &c.UseCount, &removed); err != nil {
+		&c.PhoneHeld, &c.CreatedAt, &lastUsed, &c.LastUsedVia, &c.UseCount, &removed, &verified); err != nil {
 		return c, err
 	}
 	if len(c.Transports) == 0 {
@@ -143,7 +147,7 @@ func scanCredential(r pgx.Row) (devices.Credential, error) {
 	if createdDevice != nil {
 		c.CreatedDeviceID = *createdDevice
 	}
-	c.CreatedAt, c.LastUsedAt, c.RemovedAt = c.CreatedAt.UTC(), utc(lastUsed), utc(removed)
+	c.CreatedAt, c.LastUsedAt, c.RemovedAt, c.VerifiedAt = c.CreatedAt.UTC(), utc(lastUsed), utc(removed), utc(verified)
 	return c, nil
 }
 
@@ -286,7 +290,7 @@ func insertCredential(ctx context.Context, tx pgx.Tx, c devices.Credential, useC
 	_, err := tx.Exec(ctx, insertCredentialSQL, string(c.ID), c.IdentityID, string(c.Type), c.AAGUID, c.ProviderName,
 		string(c.Attachment), transports, c.BackupEligible, c.BackupState, nullString(c.CreatedDeviceID),
 		string(c.CreatedOnClass), c.CreatedOnOS, c.CreatedOnBrowser, c.PhoneHeld, c.CreatedAt,
-		nullTime(c.LastUsedAt), string(c.LastUsedVia), useCount)
+		nullTime(c.LastUsedAt), string(c.LastUsedVia), useCount, nullTime(c.VerifiedAt))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("credential %s is already recorded: %w", c.ID, devices.ErrConflict)
 	}
@@ -366,7 +370,7 @@ func (s *Store) RecordRegistration(ctx context.Context, r devices.Registration) 
 	}
 	now := s.timestamp()
 	c := r.Credential
-	c.CreatedAt = now
+	c.CreatedAt, c.VerifiedAt = now, now // Kratos has just listed it
 	ev := devices.Event{Key: r.Key, Kind: r.Kind, IdentityID: c.IdentityID, DeviceID: r.Device.ID, CredentialID: c.ID, Method: r.Method, At: now}
 	rec, err := s.recordOnce(ctx, ev, func(tx pgx.Tx) error {
 		if _, err := upsertDevice(ctx, tx, r.Device, now); err != nil {
@@ -403,7 +407,7 @@ func (s *Store) RecordLogin(ctx context.Context, l devices.Login) (devices.Recor
 			return err
 		}
 		if c := l.Credential; c.ID != "" {
-			tag, err := tx.Exec(ctx, useCredentialSQL, now, string(l.Via), string(c.ID), l.IdentityID)
+			tag, err := tx.Exec(ctx, useCredentialSQL, now, string(l.Via), string(c.ID), l.IdentityID, l.Verified)
 			if err != nil {
 				return fmt.Errorf("update credential: %w", err)
 			}
@@ -411,6 +415,9 @@ func (s *Store) RecordLogin(ctx context.Context, l devices.Login) (devices.Recor
 				// Not ours yet: a credential registered before Tandem saw
 				// it, or another identity's.
 				c.CreatedAt, c.LastUsedAt, c.LastUsedVia = now, now, l.Via
+				if l.Verified {
+					c.VerifiedAt = now
+				}
 				if err := insertCredential(ctx, tx, c, 1); err != nil {
 					if errors.Is(err, devices.ErrConflict) {
 						return fmt.Errorf("credential %s belongs to another identity: %w", c.ID, devices.ErrConflict)
@@ -460,6 +467,10 @@ func (s *Store) ReconcileCredentials(ctx context.Context, identityID string, cur
 		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
 			return fmt.Errorf("mark removed: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE credentials SET verified_at = $1
+			WHERE identity_id = $2 AND removed_at IS NULL AND id = ANY($3::text[])`, now, identityID, keep); err != nil {
+			return fmt.Errorf("stamp verified: %w", err)
 		}
 		if len(ids) == 0 {
 			return nil

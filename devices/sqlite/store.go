@@ -19,7 +19,7 @@ const (
 
 	credentialCols = `id, identity_id, type, aaguid, provider_name, attachment, transports, backup_eligible, backup_state,
 		created_device_id, created_on_class, created_on_os, created_on_browser, phone_held, created_at,
-		last_used_at, last_used_via, use_count, removed_at`
+		last_used_at, last_used_via, use_count, removed_at, verified_at`
 
 	linkCols = `device_id, identity_id, local_passkey, first_seen_at, last_seen_at,
 		post_cda_shown_count, post_cda_last_shown_at, post_cda_snoozed_until, post_cda_never, post_cda_accepted_at,
@@ -50,9 +50,13 @@ const (
 		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id`
 
 	insertCredentialSQL = `INSERT INTO credentials (` + credentialCols + `)
-		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, NULL)`
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, NULL, ?19)`
 
-	useCredentialSQL = `UPDATE credentials SET last_used_at = ?1, last_used_via = ?2, use_count = use_count + 1, removed_at = NULL
+	// useCredentialSQL counts a login. Only a login Kratos vouched for
+	// (?5) stamps verified_at and may clear removed_at.
+	useCredentialSQL = `UPDATE credentials SET last_used_at = ?1, last_used_via = ?2, use_count = use_count + 1,
+			removed_at = CASE WHEN ?5 THEN NULL ELSE removed_at END,
+			verified_at = CASE WHEN ?5 THEN ?1 ELSE verified_at END
 		WHERE id = ?3 AND identity_id = ?4`
 
 	upsertLinkSQL = `INSERT INTO device_identities (device_id, identity_id, local_passkey, first_seen_at, last_seen_at)
@@ -145,10 +149,10 @@ func scanCredential(r scanner) (devices.Credential, error) {
 	var transports string
 	var createdDevice sql.NullString
 	var created int64
-	var lastUsed, removed sql.NullInt64
+	var lastUsed, removed, verified sql.NullInt64
 	if err := r.Scan(&c.ID, &c.IdentityID, &c.Type, &c.AAGUID, &c.ProviderName, &c.Attachment, &transports,
 		&c.BackupEligible, &c.BackupState, &createdDevice, &c.CreatedOnClass, &c.CreatedOnOS, &c.CreatedOnBrowser,
-		&c.PhoneHeld, &created, &lastUsed, &c.LastUsedVia, &c.UseCount, &removed); err != nil {
+		&c.PhoneHeld, &created, &lastUsed, &c.LastUsedVia, &c.UseCount, &removed, &verified); err != nil {
 		return c, err
 	}
 	c.Transports = strings.Fields(transports)
@@ -157,6 +161,7 @@ func scanCredential(r scanner) (devices.Credential, error) {
 	}
 	c.CreatedDeviceID = createdDevice.String
 	c.CreatedAt, c.LastUsedAt, c.RemovedAt = fromMicros(created), fromNullMicros(lastUsed), fromNullMicros(removed)
+	c.VerifiedAt = fromNullMicros(verified)
 	return c, nil
 }
 
@@ -281,7 +286,7 @@ func (t *writeTx) insertCredential(ctx context.Context, c devices.Credential, us
 	_, err := t.exec(ctx, insertCredentialSQL, string(c.ID), c.IdentityID, string(c.Type), c.AAGUID, c.ProviderName,
 		string(c.Attachment), strings.Join(c.Transports, " "), c.BackupEligible, c.BackupState, nullString(c.CreatedDeviceID),
 		string(c.CreatedOnClass), c.CreatedOnOS, c.CreatedOnBrowser, c.PhoneHeld, micros(c.CreatedAt),
-		nullMicros(c.LastUsedAt), string(c.LastUsedVia), useCount)
+		nullMicros(c.LastUsedAt), string(c.LastUsedVia), useCount, nullMicros(c.VerifiedAt))
 	if isConstraint(err) {
 		return fmt.Errorf("credential %s is already recorded: %w", c.ID, devices.ErrConflict)
 	}
@@ -346,7 +351,7 @@ func (s *Store) RecordRegistration(ctx context.Context, r devices.Registration) 
 			return err
 		}
 		c := r.Credential
-		c.CreatedAt = now
+		c.CreatedAt, c.VerifiedAt = now, now // Kratos has just listed it
 		if err := tx.insertCredential(ctx, c, 0); err != nil {
 			return err
 		}
@@ -388,7 +393,7 @@ func (s *Store) RecordLogin(ctx context.Context, l devices.Login) (devices.Recor
 			return err
 		}
 		if c := l.Credential; c.ID != "" {
-			res, err := tx.exec(ctx, useCredentialSQL, micros(now), string(l.Via), string(c.ID), l.IdentityID)
+			res, err := tx.exec(ctx, useCredentialSQL, micros(now), string(l.Via), string(c.ID), l.IdentityID, l.Verified)
 			if err != nil {
 				return fmt.Errorf("update credential: %w", err)
 			}
@@ -396,6 +401,9 @@ func (s *Store) RecordLogin(ctx context.Context, l devices.Login) (devices.Recor
 				// Not ours yet: a credential registered before Tandem saw
 				// it, or another identity's.
 				c.CreatedAt, c.LastUsedAt, c.LastUsedVia = now, now, l.Via
+				if l.Verified {
+					c.VerifiedAt = now
+				}
 				if err := tx.insertCredential(ctx, c, 1); err != nil {
 					if errors.Is(err, devices.ErrConflict) {
 						return fmt.Errorf("credential %s belongs to another identity: %w", c.ID, devices.ErrConflict)
@@ -458,6 +466,11 @@ func (s *Store) ReconcileCredentials(ctx context.Context, identityID string, cur
 		}
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return fmt.Errorf("mark removed: %w", err)
+		}
+		if _, err := tx.exec(ctx, `UPDATE credentials SET verified_at = ?1
+			WHERE identity_id = ?2 AND removed_at IS NULL AND id IN (SELECT value FROM json_each(?3))`,
+			micros(now), identityID, string(keep)); err != nil {
+			return fmt.Errorf("stamp verified: %w", err)
 		}
 		if len(removed) == 0 {
 			return nil

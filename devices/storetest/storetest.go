@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) devices.Store) {
 		{"RegistrationConflict", testRegistrationConflict},
 		{"Login", testLogin},
 		{"LoginBackfillAndConflict", testLoginBackfillAndConflict},
+		{"VerifiedAt", testVerifiedAt},
 		{"Reconcile", testReconcile},
 		{"ListEvents", testListEvents},
 		{"Prompts", testPrompts},
@@ -230,7 +231,8 @@ func testRegistration(t *testing.T, s devices.Store) {
 		AAGUID: "ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4", ProviderName: "Google Password Manager",
 		Attachment: devices.AttachmentCrossPlatform, Transports: []string{"ble", "hybrid"},
 		BackupEligible: true, BackupState: true, CreatedDeviceID: laptop, CreatedOnClass: devices.ClassDesktop,
-		CreatedOnOS: "macOS", CreatedOnBrowser: "Chrome", PhoneHeld: true, CreatedAt: got.CreatedAt}
+		CreatedOnOS: "macOS", CreatedOnBrowser: "Chrome", PhoneHeld: true, CreatedAt: got.CreatedAt,
+		VerifiedAt: got.CreatedAt} // Kratos listed it at registration
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("GetCredential (-want +got):\n%s", diff)
 	}
@@ -453,13 +455,13 @@ func testLoginBackfillAndConflict(t *testing.T, s devices.Store) {
 	// A credential Kratos has but Tandem never saw: created from what the
 	// login reports.
 	_, err := s.RecordLogin(ctx, devices.Login{Key: id.key("after-login", "l1"), IdentityID: alice, Method: "passkey",
-		Device: desktopDevice(laptop), Via: devices.ViaLocal,
+		Device: desktopDevice(laptop), Via: devices.ViaLocal, Verified: true,
 		Credential: devices.Credential{ID: old, AAGUID: "fbfc3007-154e-4ecc-8c0b-6e020557d7bd", BackupEligible: true}})
 	mustNil(t, "RecordLogin of an unknown credential", err)
 	c, err := s.GetCredential(ctx, old)
 	mustNil(t, "GetCredential", err)
 	if c.IdentityID != alice || c.Type != devices.TypePasskey || c.ProviderName != "iCloud Keychain" || !c.BackupEligible ||
-		c.UseCount != 1 || c.LastUsedVia != devices.ViaLocal || c.CreatedDeviceID != "" || c.CreatedAt.IsZero() {
+		c.UseCount != 1 || c.LastUsedVia != devices.ViaLocal || c.CreatedDeviceID != "" || c.CreatedAt.IsZero() || !c.VerifiedAt.Equal(c.CreatedAt) {
 		t.Errorf("backfilled credential = %+v", c)
 	}
 
@@ -479,16 +481,74 @@ func testLoginBackfillAndConflict(t *testing.T, s devices.Store) {
 		t.Errorf("a failed login counted a use: %d", c2.UseCount)
 	}
 
-	// A credential Tandem marked removed but Kratos just verified is back.
+	// A credential Tandem marked removed stays removed after a login that
+	// only trusted Tandem's record, and is back after one Kratos verified.
 	_, err = s.ReconcileCredentials(ctx, alice, nil)
 	mustNil(t, "ReconcileCredentials", err)
 	_, err = s.RecordLogin(ctx, devices.Login{Key: id.key("after-login", "l3"), IdentityID: alice, Method: "passkey",
 		Device: desktopDevice(laptop), Credential: devices.Credential{ID: old}, Via: devices.ViaLocal})
-	mustNil(t, "RecordLogin of a removed credential", err)
+	mustNil(t, "RecordLogin of a removed credential, unverified", err)
+	if c3, err := s.GetCredential(ctx, old); err != nil || !c3.Removed() {
+		t.Errorf("an unverified login brought back a removed credential: %+v, %v", c3, err)
+	}
+	_, err = s.RecordLogin(ctx, devices.Login{Key: id.key("after-login", "l4"), IdentityID: alice, Method: "passkey",
+		Device: desktopDevice(laptop), Credential: devices.Credential{ID: old}, Via: devices.ViaLocal, Verified: true})
+	mustNil(t, "RecordLogin of a removed credential, verified", err)
 	c3, err := s.GetCredential(ctx, old)
 	mustNil(t, "GetCredential", err)
-	if c3.Removed() || c3.UseCount != 2 {
-		t.Errorf("after using a removed credential: %+v", c3)
+	if c3.Removed() || c3.UseCount != 3 {
+		t.Errorf("after a verified use of a removed credential: %+v", c3)
+	}
+}
+
+// testVerifiedAt: VerifiedAt moves only when Kratos listed the credential
+// (registration, a verified login, a reconciliation that keeps it), never
+// on a login that trusted the record, and a credential first seen at an
+// unverified login has none.
+func testVerifiedAt(t *testing.T, s devices.Store) {
+	ctx := context.Background()
+	id := newIDs(t)
+	alice, laptop := id.identity("alice"), id.device("laptop")
+	cred := id.credential("phone")
+	get := func() devices.Credential {
+		t.Helper()
+		c, err := s.GetCredential(ctx, cred)
+		mustNil(t, "GetCredential", err)
+		return c
+	}
+	clk := startClock()
+	register(t, s, id.key("after-registration", "r1"), viaPhone(cred, alice), desktopDevice(laptop))
+	registered := get().VerifiedAt
+	clk.check(t, "VerifiedAt after registration", registered)
+
+	time.Sleep(2 * time.Millisecond)
+	login := func(flow string, verified bool) {
+		t.Helper()
+		_, err := s.RecordLogin(ctx, devices.Login{Key: id.key("after-login", flow), IdentityID: alice, Method: "passkey",
+			Device: desktopDevice(laptop), Credential: devices.Credential{ID: cred}, Via: devices.ViaHybrid, Verified: verified})
+		mustNil(t, "RecordLogin", err)
+	}
+	login("trusted", false)
+	if c := get(); !c.VerifiedAt.Equal(registered) || c.UseCount != 1 {
+		t.Errorf("after a login that trusted the record: VerifiedAt %v (was %v), use count %d", c.VerifiedAt, registered, c.UseCount)
+	}
+	clk = startClock()
+	login("verified", true)
+	clk.check(t, "VerifiedAt after a verified login", get().VerifiedAt)
+
+	time.Sleep(2 * time.Millisecond)
+	clk = startClock()
+	_, err := s.ReconcileCredentials(ctx, alice, []devices.CredentialID{cred})
+	mustNil(t, "ReconcileCredentials", err)
+	clk.check(t, "VerifiedAt after a reconciliation that kept it", get().VerifiedAt)
+
+	// Never verified: first seen at a login that did not ask Kratos.
+	unknown := id.credential("unknown")
+	_, err = s.RecordLogin(ctx, devices.Login{Key: id.key("after-login", "unknown"), IdentityID: alice, Method: "passkey",
+		Device: desktopDevice(laptop), Credential: devices.Credential{ID: unknown}, Via: devices.ViaLocal})
+	mustNil(t, "RecordLogin of an unknown credential", err)
+	if c, err := s.GetCredential(ctx, unknown); err != nil || !c.VerifiedAt.IsZero() {
+		t.Errorf("an unverified first sight set VerifiedAt: %+v, %v", c, err)
 	}
 }
 
