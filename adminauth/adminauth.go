@@ -14,16 +14,23 @@ import (
 	"strings"
 )
 
-// Guard checks requests against one key. The zero key turns the check off
-// (the listener is then protected only by where it listens).
+// Guard checks requests against the admin keys: any of them verifies (the
+// key is being rotated). No key turns the check off (the listener is then
+// protected only by where it listens).
 type Guard struct {
-	hash    [32]byte
-	enabled bool
+	hashes [][32]byte
 }
 
-// New returns a Guard for key; "" lets every same-origin request through.
-func New(key string) *Guard {
-	return &Guard{hash: sha256.Sum256([]byte(key)), enabled: key != ""}
+// New returns a Guard for keys; none (or only "") lets every same-origin
+// request through.
+func New(keys ...string) *Guard {
+	g := &Guard{}
+	for _, k := range keys {
+		if k != "" {
+			g.hashes = append(g.hashes, sha256.Sum256([]byte(k)))
+		}
+	}
+	return g
 }
 
 // Wrap refuses requests from another origin (403) and, with a key,
@@ -35,7 +42,7 @@ func (g *Guard) Wrap(next http.Handler) http.Handler {
 			http.Error(w, "refused: this page cannot be used from another site", http.StatusForbidden)
 			return
 		}
-		if g.enabled && !g.authorized(r) {
+		if len(g.hashes) > 0 && !g.authorized(r) {
 			w.Header().Add("WWW-Authenticate", `Basic realm="Tandem operators", charset="UTF-8"`)
 			w.Header().Add("WWW-Authenticate", `Bearer realm="Tandem operators"`)
 			http.Error(w, "the admin key is required (Authorization: Bearer <hooks.admin_key>, or any user name with it as the password)", http.StatusUnauthorized)
@@ -85,6 +92,11 @@ func (g *Guard) authorized(r *http.Request) bool {
 	default:
 		return false
 	}
+	// Every key is compared, so the time says nothing of which matched.
 	h := sha256.Sum256([]byte(key))
-	return subtle.ConstantTimeCompare(h[:], g.hash[:]) == 1
+	match := 0
+	for i := range g.hashes {
+		match |= subtle.ConstantTimeCompare(h[:], g.hashes[i][:])
+	}
+	return match == 1
 }

@@ -51,3 +51,23 @@ func TestGuard(t *testing.T) {
 		})
 	}
 }
+
+// TestGuardRotation: while the admin key rotates, either key opens the
+// guard; no other does.
+func TestGuardRotation(t *testing.T) {
+	const key, oldKey = "admin-key-0123456789", "old-admin-key-0123456789"
+	g := New(key, oldKey)
+	h := g.Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	for k, want := range map[string]int{key: http.StatusNoContent, oldKey: http.StatusNoContent, "another-admin-key-0123": http.StatusUnauthorized} {
+		r := httptest.NewRequest(http.MethodGet, "http://tandem.internal/metrics", nil)
+		r.Header.Set("Authorization", "Bearer "+k)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("key %q: status %d, want %d", k, w.Code, want)
+		}
+	}
+	if open := New(); len(open.hashes) != 0 {
+		t.Error("New() with no key should turn the check off")
+	}
+}

@@ -99,8 +99,11 @@ type UIConfig struct {
 	// PublicURL is where browsers reach the UI. Its host must be the WebAuthn
 	// RP id's host (an IP address cannot be one).
 	PublicURL string `mapstructure:"public_url"`
-	// CookieSecret signs the device cookie; at least 32 bytes.
-	CookieSecret string `mapstructure:"cookie_secret"`
+	// CookieSecret lists the device cookie's secrets, each at least 32
+	// bytes: the first signs, every one verifies, so a secret is rotated
+	// by putting the new one first and dropping the old one later. A
+	// single string (or TANDEM_UI_COOKIE_SECRET=new,old) works too.
+	CookieSecret []string `mapstructure:"cookie_secret"`
 	// AllowedReturnURLs are the prefixes /continue may redirect to, besides
 	// the UI itself. Keep them equal to Kratos' allowed_return_urls.
 	AllowedReturnURLs []string `mapstructure:"allowed_return_urls"`
@@ -150,12 +153,26 @@ type BrandLinksConfig struct {
 // HooksConfig configures the web-hook and admin listener.
 type HooksConfig struct {
 	Listen string `mapstructure:"listen"`
-	// APIKey is the value Kratos sends in the X-Tandem-Hook-Key header.
-	APIKey string `mapstructure:"api_key"`
-	// AdminKey protects /admin/; it must differ from APIKey.
-	AdminKey string `mapstructure:"admin_key"`
+	// APIKey lists the keys Kratos may send (Authorization: Bearer
+	// <key>); any verifies, so a key is rotated by adding the new one,
+	// changing kratos.yml, then dropping the old one.
+	APIKey []string `mapstructure:"api_key"`
+	// AcceptLegacyKeyHeader also accepts the key in X-Tandem-Hook-Key,
+	// which Kratos writes to its log; on while deployments move kratos.yml
+	// to Authorization.
+	AcceptLegacyKeyHeader bool `mapstructure:"accept_legacy_key_header"`
+	// AdminKey lists the keys of /admin/ (any verifies); none of them may
+	// be a hook key.
+	AdminKey []string `mapstructure:"admin_key"`
 	// MaxBody caps a hook body in bytes.
 	MaxBody int64 `mapstructure:"max_body"`
+	// Deadline bounds the handling of one delivery: shorter than Kratos'
+	// 30 s web-hook timeout, so the hook answers before Kratos gives up.
+	Deadline time.Duration `mapstructure:"deadline"`
+	// TrustRecordedFor is how long after Kratos last listed a credential a
+	// login hook trusts Tandem's record of it instead of asking Kratos'
+	// admin API; 0 asks Kratos at every passkey login.
+	TrustRecordedFor time.Duration `mapstructure:"trust_recorded_for"`
 	// Policy rules refuse logins in the after-login hook; empty = off.
 	Policy []PolicyRule `mapstructure:"policy"`
 }
@@ -213,7 +230,7 @@ func SetDefaults(v *viper.Viper) {
 	v.SetDefault("dev", false)
 	v.SetDefault("ui.listen", "127.0.0.1:4455")
 	v.SetDefault("ui.public_url", "http://localhost:4455")
-	v.SetDefault("ui.cookie_secret", "")
+	v.SetDefault("ui.cookie_secret", []string{})
 	v.SetDefault("ui.allowed_return_urls", []string{})
 	v.SetDefault("ui.locales_dir", "")
 	v.SetDefault("ui.trusted_proxies", []string{})
@@ -230,9 +247,12 @@ func SetDefaults(v *viper.Viper) {
 	v.SetDefault("brand.links.terms", "")
 	v.SetDefault("brand.links.privacy", "")
 	v.SetDefault("hooks.listen", "127.0.0.1:4460")
-	v.SetDefault("hooks.api_key", "")
-	v.SetDefault("hooks.admin_key", "")
+	v.SetDefault("hooks.api_key", []string{})
+	v.SetDefault("hooks.accept_legacy_key_header", true)
+	v.SetDefault("hooks.admin_key", []string{})
 	v.SetDefault("hooks.max_body", 1<<20)
+	v.SetDefault("hooks.deadline", 5*time.Second)
+	v.SetDefault("hooks.trust_recorded_for", 30*24*time.Hour)
 	v.SetDefault("hooks.policy", []map[string]any{})
 	v.SetDefault("kratos.public_url", "http://localhost:4433")
 	v.SetDefault("kratos.internal_url", "")
@@ -323,6 +343,10 @@ func setNested(m map[string]any, path []string, val string) {
 	m[path[len(path)-1]] = val
 }
 
+// KratosHookTimeout is Kratos v1.3.1's fixed timeout for one web-hook
+// attempt; hooks.deadline must be shorter.
+const KratosHookTimeout = 30 * time.Second
+
 // ValidationError names the field that is wrong and why.
 type ValidationError struct {
 	Field  string
@@ -396,6 +420,12 @@ func (c *Config) Validate() error {
 	if c.Hooks.MaxBody <= 0 {
 		bad("hooks.max_body", "must be positive")
 	}
+	if c.Hooks.Deadline <= 0 || c.Hooks.Deadline >= KratosHookTimeout {
+		bad("hooks.deadline", "must be positive and shorter than Kratos' %v web-hook timeout, got %v", KratosHookTimeout, c.Hooks.Deadline)
+	}
+	if c.Hooks.TrustRecordedFor < 0 {
+		bad("hooks.trust_recorded_for", "must not be negative (0 asks Kratos at every login)")
+	}
 	for i, r := range c.Hooks.Policy {
 		field := fmt.Sprintf("hooks.policy[%d]", i)
 		if r.Require != "device_bound" {
@@ -405,19 +435,39 @@ func (c *Config) Validate() error {
 			bad(field+".email", "must be a regular expression matching e-mail addresses")
 		}
 	}
-	if !c.Dev {
-		if len(c.UI.CookieSecret) < 32 {
-			bad("ui.cookie_secret", "must be at least 32 characters (or run with --dev)")
+	// secrets checks a list of secrets: each element, named by its index
+	// when there are several.
+	secrets := func(field string, list []string, minLen int, required bool) {
+		if len(list) == 0 {
+			if required {
+				bad(field, "is required, at least %d characters (or run with --dev)", minLen)
+			}
+			return
 		}
-		if len(c.Hooks.APIKey) < 16 {
-			bad("hooks.api_key", "must be at least 16 characters (or run with --dev)")
-		}
-		if c.Hooks.AdminKey != "" && len(c.Hooks.AdminKey) < 16 {
-			bad("hooks.admin_key", "must be at least 16 characters")
+		for i, v := range list {
+			name := field
+			if len(list) > 1 {
+				name = fmt.Sprintf("%s[%d]", field, i)
+			}
+			switch {
+			case v == "":
+				bad(name, "is empty")
+			case len(v) < minLen:
+				bad(name, "must be at least %d characters, got %d", minLen, len(v))
+			}
 		}
 	}
-	if c.Hooks.AdminKey != "" && c.Hooks.AdminKey == c.Hooks.APIKey {
-		bad("hooks.admin_key", "must differ from hooks.api_key")
+	secrets("ui.cookie_secret", c.UI.CookieSecret, 32, !c.Dev)
+	secrets("hooks.api_key", c.Hooks.APIKey, 16, !c.Dev)
+	secrets("hooks.admin_key", c.Hooks.AdminKey, 16, false)
+	for i, k := range c.Hooks.AdminKey {
+		if k != "" && slices.Contains(c.Hooks.APIKey, k) {
+			name := "hooks.admin_key"
+			if len(c.Hooks.AdminKey) > 1 {
+				name = fmt.Sprintf("%s[%d]", name, i)
+			}
+			bad(name, "must differ from every hooks.api_key")
+		}
 	}
 	checkURL("kratos.public_url", c.Kratos.PublicURL, true)
 	checkURL("kratos.internal_url", c.Kratos.InternalURL, false)

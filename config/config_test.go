@@ -2,8 +2,10 @@ package config
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +228,99 @@ func TestHydraAndSocialNameTheField(t *testing.T) {
 				t.Fatalf("want an error naming %s, got %v", want, err)
 			}
 		})
+	}
+}
+
+// TestSecretLists: the secrets accept a YAML list, a comma-separated
+// environment variable or a single string, and an error names the element
+// at fault.
+func TestSecretLists(t *testing.T) {
+	const (
+		newSecret = "new-cookie-secret-0123456789abcdef012"
+		oldSecret = "old-cookie-secret-0123456789abcdef012"
+	)
+	load := func(t *testing.T, yaml string, env map[string]string) *Config {
+		t.Helper()
+		v := NewViper()
+		if yaml != "" {
+			file := filepath.Join(t.TempDir(), "tandem.yml")
+			if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			v.SetConfigFile(file)
+			if err := v.ReadInConfig(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := MergeEnv(v, func(k string) string { return env[k] }); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	t.Run("YAML list", func(t *testing.T) {
+		c := load(t, "ui:\n  cookie_secret:\n    - "+newSecret+"\n    - "+oldSecret+"\nhooks:\n  api_key: [new-hook-key-0123456, old-hook-key-0123456]\n  admin_key: admin-key-0123456789\n", nil)
+		if !slices.Equal(c.UI.CookieSecret, []string{newSecret, oldSecret}) || len(c.Hooks.APIKey) != 2 || len(c.Hooks.AdminKey) != 1 {
+			t.Fatalf("decoded %q, %q, %q", c.UI.CookieSecret, c.Hooks.APIKey, c.Hooks.AdminKey)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("valid lists: %v", err)
+		}
+	})
+	t.Run("environment", func(t *testing.T) {
+		c := load(t, "", map[string]string{"TANDEM_UI_COOKIE_SECRET": newSecret + "," + oldSecret,
+			"TANDEM_HOOKS_API_KEY": "new-hook-key-0123456,old-hook-key-0123456", "TANDEM_HOOKS_ADMIN_KEY": "admin-key-0123456789"})
+		if !slices.Equal(c.UI.CookieSecret, []string{newSecret, oldSecret}) || len(c.Hooks.APIKey) != 2 || len(c.Hooks.AdminKey) != 1 {
+			t.Fatalf("decoded %q, %q, %q", c.UI.CookieSecret, c.Hooks.APIKey, c.Hooks.AdminKey)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("valid lists: %v", err)
+		}
+	})
+	t.Run("single string", func(t *testing.T) {
+		c := load(t, "ui:\n  cookie_secret: "+newSecret+"\nhooks:\n  api_key: new-hook-key-0123456\n", nil)
+		if !slices.Equal(c.UI.CookieSecret, []string{newSecret}) || !slices.Equal(c.Hooks.APIKey, []string{"new-hook-key-0123456"}) {
+			t.Fatalf("decoded %q, %q", c.UI.CookieSecret, c.Hooks.APIKey)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("valid strings: %v", err)
+		}
+	})
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"short second cookie secret": {map[string]string{"TANDEM_UI_COOKIE_SECRET": newSecret + ",short"}, "ui.cookie_secret[1]: must be at least 32 characters, got 5"},
+		"empty first cookie secret":  {map[string]string{"TANDEM_UI_COOKIE_SECRET": "," + oldSecret}, "ui.cookie_secret[0]: is empty"},
+		"short single cookie secret": {map[string]string{"TANDEM_UI_COOKIE_SECRET": "short"}, "ui.cookie_secret: must be at least 32 characters, got 5"},
+		"short old hook key":         {map[string]string{"TANDEM_HOOKS_API_KEY": "new-hook-key-0123456,old"}, "hooks.api_key[1]: must be at least 16 characters, got 3"},
+		"admin key equal to an old hook key": {map[string]string{"TANDEM_HOOKS_API_KEY": "new-hook-key-0123456,old-hook-key-0123456",
+			"TANDEM_HOOKS_ADMIN_KEY": "admin-key-0123456789,old-hook-key-0123456"}, "hooks.admin_key[1]: must differ from every hooks.api_key"},
+		"deadline as long as Kratos' timeout": {map[string]string{"TANDEM_HOOKS_DEADLINE": "30s"}, "hooks.deadline: must be positive and shorter than Kratos' 30s web-hook timeout, got 30s"},
+		"no deadline":                         {map[string]string{"TANDEM_HOOKS_DEADLINE": "0s"}, "hooks.deadline: must be positive"},
+		"negative trust":                      {map[string]string{"TANDEM_HOOKS_TRUST_RECORDED_FOR": "-1h"}, "hooks.trust_recorded_for: must not be negative"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := map[string]string{"TANDEM_UI_COOKIE_SECRET": newSecret, "TANDEM_HOOKS_API_KEY": "new-hook-key-0123456"}
+			maps.Copy(env, tc.env)
+			err := load(t, "", env).Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestHookDefaults: the defaults README states.
+func TestHookDefaults(t *testing.T) {
+	c, err := Load(NewViper())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Hooks.Deadline != 5*time.Second || c.Hooks.TrustRecordedFor != 30*24*time.Hour || !c.Hooks.AcceptLegacyKeyHeader {
+		t.Errorf("hook defaults: deadline %v, trust %v, legacy header %v", c.Hooks.Deadline, c.Hooks.TrustRecordedFor, c.Hooks.AcceptLegacyKeyHeader)
 	}
 }

@@ -1,13 +1,10 @@
 package hooks
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/tandemauth/tandem/devices"
 )
@@ -15,15 +12,15 @@ import (
 // adminAPI serves device metadata as JSON under /admin/, to operators and
 // other services holding the admin key (Authorization: Bearer <key>).
 type adminAPI struct {
-	store   devices.Store
-	keyHash [32]byte
-	enabled bool
-	logger  *slog.Logger
-	mux     *http.ServeMux
+	store devices.Store
+	// keys are the admin keys; none turns the API off.
+	keys   keySet
+	logger *slog.Logger
+	mux    *http.ServeMux
 }
 
-func newAdminAPI(store devices.Store, key string, logger *slog.Logger) *adminAPI {
-	a := &adminAPI{store: store, keyHash: sha256.Sum256([]byte(key)), enabled: key != "", logger: logger, mux: http.NewServeMux()}
+func newAdminAPI(store devices.Store, keys keySet, logger *slog.Logger) *adminAPI {
+	a := &adminAPI{store: store, keys: keys, logger: logger, mux: http.NewServeMux()}
 	for path, h := range map[string]http.HandlerFunc{
 		"/admin/identities/{id}":             a.identity,
 		"/admin/identities/{id}/credentials": a.credentials,
@@ -44,15 +41,12 @@ func newAdminAPI(store devices.Store, key string, logger *slog.Logger) *adminAPI
 }
 
 func (a *adminAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !a.enabled {
+	if len(a.keys) == 0 {
 		writeError(w, http.StatusNotFound, "the admin API is off: set hooks.admin_key to turn it on")
 		return
 	}
-	// The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	ok = ok && strings.EqualFold(scheme, "Bearer")
-	h := sha256.Sum256([]byte(token))
-	if !ok || subtle.ConstantTimeCompare(h[:], a.keyHash[:]) != 1 {
+	token, ok := bearer(r.Header.Get("Authorization"))
+	if !ok || !a.keys.match(token) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tandem-admin"`)
 		writeError(w, http.StatusUnauthorized, "missing or wrong admin key (Authorization: Bearer …)")
 		return

@@ -89,9 +89,9 @@ func TestAdminAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set(hooks.DefaultKeyHeader, adminKey)
+	req.Header.Set(hooks.LegacyKeyHeader, adminKey)
 	if status, b := l.Do(t, req); status != http.StatusUnauthorized {
-		t.Fatalf("key in %s: status %d, body %s; want 401", hooks.DefaultKeyHeader, status, b)
+		t.Fatalf("key in %s: status %d, body %s; want 401", hooks.LegacyKeyHeader, status, b)
 	}
 	// The scheme is case-insensitive.
 	for _, scheme := range []string{"Bearer", "bearer", "BEARER"} {

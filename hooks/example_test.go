@@ -50,13 +50,14 @@ func (c *loginCounter) handle(_ context.Context, d hooks.Delivery) (hooks.Result
 //	      url: http://127.0.0.1:8080/hooks/after-login?method=passkey
 //	      method: POST
 //	      body: file:///etc/kratos/body.jsonnet   # renders kratosext.HookPayload
-//	      auth: {type: api_key, config: {name: X-Tandem-Hook-Key, value: "…", in: header}}
+//	      # Authorization is the one header Kratos keeps out of its log.
+//	      auth: {type: api_key, config: {name: Authorization, value: "Bearer …", in: header}}
 //	      response: {parse: true}
 func ExampleNewReceiver() {
 	const apiKey = "counter-service-hook-key"
 	counter := &loginCounter{flows: map[string]bool{}, logins: map[string]int{},
 		blocked: map[string]bool{"b0b00000-0000-4000-8000-000000000000": true}}
-	recv, err := hooks.NewReceiver(hooks.ReceiverOptions{APIKey: apiKey}, counter.handle)
+	recv, err := hooks.NewReceiver(hooks.ReceiverOptions{APIKeys: []string{apiKey}}, counter.handle)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -68,7 +69,7 @@ func ExampleNewReceiver() {
 		body := fmt.Sprintf(`{"flow_id":%q,"flow_active":%q,"identity_id":%q}`, flowID, method, identityID)
 		req := httptest.NewRequest(http.MethodPost, "/hooks/after-login?method="+method, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(hooks.DefaultKeyHeader, key)
+		req.Header.Set(hooks.KeyHeader, hooks.KeyHeaderValue(key)) // Authorization: Bearer <key>
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, req)
 		fmt.Println(strings.TrimSpace(fmt.Sprintf("%-8s %d %s", method, rec.Code, rec.Body.String())))
@@ -85,6 +86,6 @@ func ExampleNewReceiver() {
 	// passkey  204
 	// password 204
 	// passkey  403 {"messages":[{"instance_ptr":"#/","messages":[{"id":4000001,"text":"This account is suspended.","type":"error"}]}]}
-	// passkey  401 {"error":{"code":401,"status":"Unauthorized","message":"missing or wrong API key in the X-Tandem-Hook-Key header"}}
+	// passkey  401 {"error":{"code":401,"status":"Unauthorized","message":"missing or wrong API key (Authorization: Bearer …)"}}
 	// logins: 2 0
 }

@@ -17,16 +17,23 @@ type Options struct {
 	Store       devices.Store
 	Credentials CredentialSource
 	Cookies     *browser.CookieCodec
-	// APIKey authenticates Kratos; AdminKey the admin API (empty: off).
-	APIKey    string
-	KeyHeader string
-	AdminKey  string
-	MaxBody   int64
-	Rules     []Rule
-	Logger    *slog.Logger
+	// APIKeys authenticate Kratos (ReceiverOptions.APIKeys); AdminKeys the
+	// admin API (none: off). Any key of a list verifies; the two lists
+	// must not share a key.
+	APIKeys   []string
+	AdminKeys []string
+	// AcceptLegacyHeader is ReceiverOptions.AcceptLegacyHeader.
+	AcceptLegacyHeader bool
+	// Deadline is ReceiverOptions.Deadline.
+	Deadline time.Duration
+	MaxBody  int64
+	Rules    []Rule
+	Logger   *slog.Logger
 	// CacheTTL is RecorderOptions.CacheTTL.
 	CacheTTL time.Duration
-	Now      func() time.Time
+	// TrustRecorded is RecorderOptions.TrustRecorded.
+	TrustRecorded time.Duration
+	Now           func() time.Time
 	// Observe is ReceiverOptions.Observe.
 	Observe func(Outcome)
 }
@@ -38,8 +45,12 @@ func New(o Options) (http.Handler, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	logger := o.Logger.With("component", "hooks")
-	if o.AdminKey != "" && o.AdminKey == o.APIKey {
-		return nil, errors.New("hooks: the admin key must differ from the hook key")
+	var adminKeys keySet
+	if len(o.AdminKeys) > 0 {
+		var err error
+		if adminKeys, err = newKeySet("admin key", o.AdminKeys); err != nil {
+			return nil, err
+		}
 	}
 	policy, err := NewPolicy(o.Rules)
 	if err != nil {
@@ -47,18 +58,22 @@ func New(o Options) (http.Handler, error) {
 	}
 	rec, err := NewRecorder(RecorderOptions{
 		Store: o.Store, Credentials: o.Credentials, Cookies: o.Cookies, Policy: policy,
-		Logger: logger, CacheTTL: o.CacheTTL, Now: o.Now,
+		Logger: logger, CacheTTL: o.CacheTTL, TrustRecorded: o.TrustRecorded, Now: o.Now,
 	})
 	if err != nil {
 		return nil, err
 	}
-	recv, err := NewReceiver(ReceiverOptions{APIKey: o.APIKey, KeyHeader: o.KeyHeader, MaxBody: o.MaxBody, Logger: logger, Observe: o.Observe}, rec.Handle)
+	recv, err := NewReceiver(ReceiverOptions{APIKeys: o.APIKeys, AcceptLegacyHeader: o.AcceptLegacyHeader,
+		Deadline: o.Deadline, MaxBody: o.MaxBody, Logger: logger, Observe: o.Observe}, rec.Handle)
 	if err != nil {
 		return nil, err
 	}
+	if adminKeys.overlaps(recv.keys) {
+		return nil, errors.New("hooks: the admin keys must differ from the hook keys")
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/hooks/", recv)
-	mux.Handle("/admin/", newAdminAPI(o.Store, o.AdminKey, logger))
+	mux.Handle("/admin/", newAdminAPI(o.Store, adminKeys, logger))
 	mux.HandleFunc("GET /health/alive", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

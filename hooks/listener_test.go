@@ -124,8 +124,21 @@ type listener struct {
 }
 
 type listenerOptions struct {
-	Rules    []hooks.Rule
+	Rules []hooks.Rule
+	// APIKeys default to hookKey alone.
+	APIKeys  []string
 	AdminKey string
+	// AdminKeys, if set, replace AdminKey (rotation).
+	AdminKeys []string
+	// Legacy accepts the key in the legacy header too.
+	Legacy bool
+	// TrustRecorded is hooks.Options.TrustRecorded.
+	TrustRecorded time.Duration
+	// Credentials, if set, replaces the fake Kratos as the credential
+	// source.
+	Credentials hooks.CredentialSource
+	// Deadline is hooks.Options.Deadline.
+	Deadline time.Duration
 	// Wrap, if set, wraps the SQLite store the listener uses.
 	Wrap func(devices.Store) devices.Store
 	// Now is the store's and the recorder's clock.
@@ -158,9 +171,21 @@ func MustListen(tb testing.TB, o listenerOptions) *listener {
 	if o.Wrap != nil {
 		l.Store = o.Wrap(st)
 	}
+	if o.APIKeys == nil {
+		o.APIKeys = []string{hookKey}
+	}
+	adminKeys := o.AdminKeys
+	if adminKeys == nil && o.AdminKey != "" {
+		adminKeys = []string{o.AdminKey}
+	}
+	var src hooks.CredentialSource = l.Kratos
+	if o.Credentials != nil {
+		src = o.Credentials
+	}
 	h, err := hooks.New(hooks.Options{
-		Store: l.Store, Credentials: l.Kratos, Cookies: cookies,
-		APIKey: hookKey, AdminKey: o.AdminKey, Rules: o.Rules, Now: o.Now,
+		Store: l.Store, Credentials: src, Cookies: cookies,
+		APIKeys: o.APIKeys, AdminKeys: adminKeys, AcceptLegacyHeader: o.Legacy, Rules: o.Rules, Now: o.Now,
+		TrustRecorded: o.TrustRecorded, Deadline: o.Deadline,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -195,7 +220,7 @@ func (l *listener) Send(tb testing.TB, d delivery) (int, []byte) {
 		tb.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(hooks.DefaultKeyHeader, hookKey)
+	req.Header.Set(hooks.KeyHeader, hooks.KeyHeaderValue(hookKey))
 	return l.Do(tb, req)
 }
 

@@ -50,6 +50,15 @@ type compiledRule struct {
 // error ids are 4xxxxxx; 4000001 would read as a generic field error.
 const MessageDeviceBoundRequired = 4010900
 
+// MessageCheckUnavailable is the message id of a refusal because Kratos'
+// admin API did not answer in time, so the rule could not be checked (it
+// fails closed).
+const MessageCheckUnavailable = 4010901
+
+// checkUnavailableText is that refusal's text: the user did nothing wrong
+// and may simply try again.
+const checkUnavailableText = "Your sign-in could not be checked just now. Please try again in a moment."
+
 // NewPolicy compiles rules. It returns nil (no policy) for no rules.
 func NewPolicy(rules []Rule) (*Policy, error) {
 	if len(rules) == 0 {
@@ -72,6 +81,39 @@ func NewPolicy(rules []Rule) (*Policy, error) {
 	return p, nil
 }
 
+// Applies reports whether a rule matches the identity of payload: its
+// logins must then be checked against Kratos' own, fresh answer.
+func (p *Policy) Applies(payload *kratosext.HookPayload) bool {
+	if p == nil {
+		return false
+	}
+	email := traitsEmail(payload)
+	for _, r := range p.rules {
+		if r.email.MatchString(email) {
+			return true
+		}
+	}
+	return false
+}
+
+// Unchecked returns the messages refusing a login whose credential could
+// not be checked with Kratos in time, when a rule applies; nil otherwise.
+func (p *Policy) Unchecked(payload *kratosext.HookPayload) *kratosext.HookMessages {
+	if !p.Applies(payload) {
+		return nil
+	}
+	m := kratosext.Interrupt(MessageCheckUnavailable, checkUnavailableText)
+	return &m
+}
+
+func traitsEmail(payload *kratosext.HookPayload) string {
+	var traits struct {
+		Email string `json:"email"`
+	}
+	_ = json.Unmarshal(payload.Traits, &traits)
+	return traits.Email
+}
+
 // Check returns the messages refusing the login, or nil to allow it. used
 // is the credential Kratos confirmed the login used, or nil when there was
 // none or Tandem could not tell (then a rule that needs one refuses: it
@@ -80,12 +122,9 @@ func (p *Policy) Check(payload *kratosext.HookPayload, method string, used *krat
 	if p == nil {
 		return nil
 	}
-	var traits struct {
-		Email string `json:"email"`
-	}
-	_ = json.Unmarshal(payload.Traits, &traits)
+	email := traitsEmail(payload)
 	for _, r := range p.rules {
-		if !r.email.MatchString(traits.Email) {
+		if !r.email.MatchString(email) {
 			continue
 		}
 		switch r.Require {

@@ -42,7 +42,8 @@ func TestReceiverRejectsBadRequests(t *testing.T) {
 	huge := append(bytes.TrimSuffix(body, []byte("}")), []byte(`,"padding":"`+strings.Repeat("x", 10<<20)+`"}`)...)
 
 	const login = "/hooks/after-login?method=password"
-	key := map[string]string{hooks.DefaultKeyHeader: hookKey, "Content-Type": "application/json"}
+	auth := hooks.KeyHeader
+	key := map[string]string{auth: hooks.KeyHeaderValue(hookKey), "Content-Type": "application/json"}
 	without := func(h map[string]string, name string, add ...string) map[string]string {
 		out := map[string]string{}
 		for k, v := range h {
@@ -64,18 +65,20 @@ func TestReceiverRejectsBadRequests(t *testing.T) {
 		body   []byte
 		want   int
 	}{
-		{"no key", "POST", login, without(key, hooks.DefaultKeyHeader), body, http.StatusUnauthorized},
-		{"empty key", "POST", login, without(key, hooks.DefaultKeyHeader, hooks.DefaultKeyHeader, ""), body, http.StatusUnauthorized},
-		{"wrong key", "POST", login, without(key, hooks.DefaultKeyHeader, hooks.DefaultKeyHeader, "not-the-hook-key-at-all"), body, http.StatusUnauthorized},
-		{"key with one byte changed", "POST", login, without(key, hooks.DefaultKeyHeader, hooks.DefaultKeyHeader, hookKey[:len(hookKey)-1]+"x"), body, http.StatusUnauthorized},
-		{"key prefix", "POST", login, without(key, hooks.DefaultKeyHeader, hooks.DefaultKeyHeader, hookKey[:16]), body, http.StatusUnauthorized},
-		{"key with a suffix", "POST", login, without(key, hooks.DefaultKeyHeader, hooks.DefaultKeyHeader, hookKey+"x"), body, http.StatusUnauthorized},
-		{"admin key as hook key", "POST", login, without(key, hooks.DefaultKeyHeader, hooks.DefaultKeyHeader, adminKey), body, http.StatusUnauthorized},
-		{"key in the query string", "POST", login + "&" + hooks.DefaultKeyHeader + "=" + hookKey, without(key, hooks.DefaultKeyHeader), body, http.StatusUnauthorized},
-		{"key as api_key query parameter", "POST", login + "&api_key=" + hookKey, without(key, hooks.DefaultKeyHeader), body, http.StatusUnauthorized},
-		{"key as bearer token", "POST", login, without(key, hooks.DefaultKeyHeader, "Authorization", "Bearer "+hookKey), body, http.StatusUnauthorized},
-		{"key as Authorization value", "POST", login, without(key, hooks.DefaultKeyHeader, "Authorization", hookKey), body, http.StatusUnauthorized},
-		{"key in a cookie", "POST", login, without(key, hooks.DefaultKeyHeader, "Cookie", hooks.DefaultKeyHeader+"="+hookKey), body, http.StatusUnauthorized},
+		{"no key", "POST", login, without(key, auth), body, http.StatusUnauthorized},
+		{"empty key", "POST", login, without(key, auth, auth, ""), body, http.StatusUnauthorized},
+		{"scheme without a key", "POST", login, without(key, auth, auth, "Bearer "), body, http.StatusUnauthorized},
+		{"wrong key", "POST", login, without(key, auth, auth, "Bearer not-the-hook-key-at-all"), body, http.StatusUnauthorized},
+		{"key with one byte changed", "POST", login, without(key, auth, auth, "Bearer "+hookKey[:len(hookKey)-1]+"x"), body, http.StatusUnauthorized},
+		{"key prefix", "POST", login, without(key, auth, auth, "Bearer "+hookKey[:16]), body, http.StatusUnauthorized},
+		{"key with a suffix", "POST", login, without(key, auth, auth, "Bearer "+hookKey+"x"), body, http.StatusUnauthorized},
+		{"admin key as hook key", "POST", login, without(key, auth, auth, "Bearer "+adminKey), body, http.StatusUnauthorized},
+		{"key without a scheme", "POST", login, without(key, auth, auth, hookKey), body, http.StatusUnauthorized},
+		{"key with another scheme", "POST", login, without(key, auth, auth, "Basic "+hookKey), body, http.StatusUnauthorized},
+		{"key in the query string", "POST", login + "&Authorization=Bearer+" + hookKey, without(key, auth), body, http.StatusUnauthorized},
+		{"key as api_key query parameter", "POST", login + "&api_key=" + hookKey, without(key, auth), body, http.StatusUnauthorized},
+		{"key in the legacy header, turned off", "POST", login, without(key, auth, hooks.LegacyKeyHeader, hookKey), body, http.StatusUnauthorized},
+		{"key in a cookie", "POST", login, without(key, auth, "Cookie", hooks.LegacyKeyHeader+"="+hookKey), body, http.StatusUnauthorized},
 		{"no content type", "POST", login, without(key, "Content-Type"), body, http.StatusUnsupportedMediaType},
 		{"text/plain", "POST", login, without(key, "Content-Type", "Content-Type", "text/plain"), body, http.StatusUnsupportedMediaType},
 		{"form", "POST", login, without(key, "Content-Type", "Content-Type", "application/x-www-form-urlencoded"), body, http.StatusUnsupportedMediaType},
@@ -186,7 +189,7 @@ func TestReceiverAcceptsWhatKratosMaySend(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.Header.Set("content-type", "Application/JSON; charset=utf-8")
-	req.Header.Set(strings.ToLower(hooks.DefaultKeyHeader), hookKey)
+	req.Header.Set(strings.ToLower(hooks.KeyHeader), "bearer "+hookKey)
 	if status, b := l.Do(t, req); status != http.StatusNoContent || len(b) != 0 {
 		t.Fatalf("status %d, body %q; want 204 and no body", status, b)
 	}
@@ -427,7 +430,7 @@ func TestReceiverIdempotent(t *testing.T) {
 					return
 				}
 				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set(hooks.DefaultKeyHeader, hookKey)
+				req.Header.Set(hooks.KeyHeader, hooks.KeyHeaderValue(hookKey))
 				resp, err := l.Client.Do(req)
 				if err != nil {
 					t.Error(err)
@@ -675,13 +678,22 @@ func TestReceiverPolicy(t *testing.T) {
 // TestNewRefusesBadOptions: the listener does not start half-configured.
 func TestNewRefusesBadOptions(t *testing.T) {
 	l := MustListen(t, listenerOptions{})
-	good := hooks.Options{Store: l.Store, Credentials: l.Kratos, Cookies: l.Cookies, APIKey: hookKey}
+	good := hooks.Options{Store: l.Store, Credentials: l.Kratos, Cookies: l.Cookies, APIKeys: []string{hookKey}}
 	tests := []struct {
 		name string
 		edit func(o *hooks.Options)
 	}{
-		{"short hook key", func(o *hooks.Options) { o.APIKey = "short" }},
-		{"admin key equal to the hook key", func(o *hooks.Options) { o.AdminKey = o.APIKey }},
+		{"no hook key", func(o *hooks.Options) { o.APIKeys = nil }},
+		{"short hook key", func(o *hooks.Options) { o.APIKeys = []string{"short"} }},
+		{"short second hook key", func(o *hooks.Options) { o.APIKeys = []string{hookKey, "short"} }},
+		{"short admin key", func(o *hooks.Options) { o.AdminKeys = []string{"short"} }},
+		{"admin key equal to the hook key", func(o *hooks.Options) { o.AdminKeys = o.APIKeys }},
+		{"admin key equal to an old hook key", func(o *hooks.Options) {
+			o.APIKeys = []string{hookKey, "old-hook-key-0123456789"}
+			o.AdminKeys = []string{adminKey, "old-hook-key-0123456789"}
+		}},
+		{"negative deadline", func(o *hooks.Options) { o.Deadline = -time.Second }},
+		{"deadline as long as Kratos' timeout", func(o *hooks.Options) { o.Deadline = hooks.KratosHookTimeout }},
 		{"no store", func(o *hooks.Options) { o.Store = nil }},
 		{"no credential source", func(o *hooks.Options) { o.Credentials = nil }},
 		{"no cookie codec", func(o *hooks.Options) { o.Cookies = nil }},

@@ -31,18 +31,70 @@ type RecorderOptions struct {
 	// bounds it (default 10,000 identities).
 	CacheTTL  time.Duration
 	CacheSize int
+	// TrustRecorded is how long after Kratos last listed a credential
+	// (devices.Credential.VerifiedAt) a login hook trusts Tandem's own
+	// record of it instead of asking Kratos' admin API; see Recorder for
+	// why that is safe. Zero asks Kratos at every login that names a
+	// credential.
+	TrustRecorded time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
 
 // Recorder is Tandem's hook Func: it records what happened in the devices
 // store.
+//
+// # Which credential a login used, and whom to ask
+//
+// Kratos never says which credential a login used: the browser's report
+// names it, and the after-login hook runs only after Kratos has verified
+// the assertion and accepted the login. The hook cannot let anyone in;
+// what it decides is what to record (the credential's last use, how it
+// answered, whether this device holds a passkey) and, for identities a
+// policy rule applies to, whether to refuse the login.
+//
+// Asking Kratos' admin API proves one thing about the named credential:
+// the identity owns it now. It does not prove the login used it (the
+// browser could name any credential of its own account). Tandem's record
+// proves nearly the same: every credential row came from Kratos' admin API
+// (a registration, a settings change or a login whose hook asked it), for
+// this identity, and VerifiedAt says when Kratos last listed it. So a
+// login naming a credential Tandem recorded for this identity, not marked
+// removed and verified within TrustRecorded, is recorded without asking
+// Kratos: at production traffic, where an identity rarely signs in twice
+// within a cache's minute, that is what keeps every sign-in from waiting
+// on Kratos' admin API. Kratos is asked when:
+//   - the credential is unknown to Tandem, another identity's, marked
+//     removed, or last verified longer ago than TrustRecorded;
+//   - a policy rule applies to the identity: a refusal is an access
+//     decision, and it needs Kratos' backup flags as they are now, so it
+//     bypasses the cache as well;
+//   - at every registration and settings change (they reconcile Tandem's
+//     record with Kratos').
+//
+// What trusting the record risks: a credential removed in Kratos whose
+// removal Tandem missed (the after-settings hook failed all three of
+// Kratos' attempts — Kratos has saved the change regardless — or an
+// operator deleted it through Kratos' admin API, which runs no hook).
+// Kratos would never accept an assertion from it, so a login naming it
+// used another credential and the browser's report is wrong (a bug, or the
+// account's own user tampering). The harm is confined to that account's
+// metadata: a use counted on a credential Kratos no longer has, and this
+// device marked as holding a local passkey. No other identity's record
+// can be touched (the identity must match), a removed row is never
+// trusted nor revived (devices.Login.Verified), and no access decision
+// rests on it. It is bounded in time: once TrustRecorded has passed since
+// Kratos last listed the credential, the next login naming it asks Kratos,
+// and when Kratos no longer lists it the hook reconciles the identity's
+// credentials, marking it removed. Any settings change reconciles sooner.
 type Recorder struct {
 	store   devices.Store
 	creds   *credentialCache
 	cookies *browser.CookieCodec
 	policy  *Policy
 	logger  *slog.Logger
+	trust   time.Duration
+	now     func() time.Time
 }
 
 // NewRecorder returns a Recorder.
@@ -68,6 +120,8 @@ func NewRecorder(o RecorderOptions) (*Recorder, error) {
 		cookies: o.Cookies,
 		policy:  o.Policy,
 		logger:  o.Logger,
+		trust:   max(o.TrustRecorded, 0),
+		now:     o.Now,
 	}, nil
 }
 
@@ -150,19 +204,26 @@ func device(id string, p *kratosext.HookPayload, rep *browser.Report) devices.De
 	return d
 }
 
-// verified finds the reported credential among the identity's Kratos
-// credentials. It returns nil when the browser named none, or one the
-// identity does not own (logged: a forged or confused report).
-func (r *Recorder) verified(ctx context.Context, p *kratosext.HookPayload, rep *browser.Report, fresh bool) (*kratosext.WebAuthnCredential, []kratosext.WebAuthnCredential, error) {
-	var want string
-	if rep != nil && rep.CredentialID != "" {
-		id, err := devices.CredentialIDFromBrowser(rep.CredentialID)
-		if err != nil {
-			return nil, nil, nil // DecodeReport checked it; unreachable
-		}
-		raw, _ := id.Bytes()
-		want = base64.StdEncoding.EncodeToString(raw)
+// claimedID is the credential the browser's report names, in the admin
+// API's encoding and canonically; "" when it names none.
+func claimedID(rep *browser.Report) (string, devices.CredentialID) {
+	if rep == nil || rep.CredentialID == "" {
+		return "", ""
 	}
+	id, err := devices.CredentialIDFromBrowser(rep.CredentialID)
+	if err != nil {
+		return "", "" // DecodeReport checked it; unreachable
+	}
+	raw, _ := id.Bytes()
+	return base64.StdEncoding.EncodeToString(raw), id
+}
+
+// verified finds the reported credential among the identity's Kratos
+// credentials, fetched afresh (fresh) or through the cache. It returns nil
+// when the browser named none, or one the identity does not own (logged: a
+// forged or confused report).
+func (r *Recorder) verified(ctx context.Context, p *kratosext.HookPayload, rep *browser.Report, fresh bool) (*kratosext.WebAuthnCredential, []kratosext.WebAuthnCredential, error) {
+	want, _ := claimedID(rep)
 	var creds []kratosext.WebAuthnCredential
 	var err error
 	if fresh {
@@ -189,6 +250,13 @@ func (r *Recorder) verified(ctx context.Context, p *kratosext.HookPayload, rep *
 	return nil, creds, nil
 }
 
+// trusted reports whether Tandem's record of a credential stands in for
+// Kratos' word at a login of identityID (see Recorder).
+func (r *Recorder) trusted(c devices.Credential, identityID string) bool {
+	return r.trust > 0 && c.IdentityID == identityID && !c.Removed() &&
+		!c.VerifiedAt.IsZero() && r.now().Sub(c.VerifiedAt) < r.trust
+}
+
 // credential merges what Kratos verified with what the browser reported.
 func credential(identityID string, k *kratosext.WebAuthnCredential, rep *browser.Report) (devices.Credential, error) {
 	id, err := devices.CredentialIDFromAdmin(k.ID)
@@ -213,20 +281,40 @@ func credential(identityID string, k *kratosext.WebAuthnCredential, rep *browser
 }
 
 func (r *Recorder) login(ctx context.Context, p *kratosext.HookPayload, deviceID, method string, rep *browser.Report, source string) (Result, error) {
-	var k *kratosext.WebAuthnCredential
-	if rep != nil && rep.CredentialID != "" {
-		// Only a claimed credential needs Kratos' word. A password or code
+	var (
+		k        *kratosext.WebAuthnCredential // what Kratos listed, when asked
+		record   *devices.Credential           // Tandem's record, when trusted instead
+		stored   devices.Credential            // Tandem's record, if any
+		known    bool
+		unsure   bool // Kratos did not answer in time
+		guarded  = r.policy.Applies(p)
+		_, claim = claimedID(rep)
+	)
+	if claim != "" {
+		// Only a claimed credential needs checking. A password or code
 		// login (or a browser that reported nothing) records without
 		// asking, so it neither waits for Kratos' admin API nor fails when
 		// it is down.
 		var err error
-		if k, _, err = r.verified(ctx, p, rep, false); err != nil {
+		stored, err = r.store.GetCredential(ctx, claim)
+		known = err == nil
+		if err != nil && !errors.Is(err, devices.ErrNotFound) {
+			r.logger.WarnContext(ctx, "hook: read credential; asking Kratos", "flow_id", p.FlowID, "err", err)
+		}
+		if known && !guarded && r.trusted(stored, p.IdentityID) {
+			record = &stored
+		} else if k, unsure, err = r.ask(ctx, p, rep, guarded, stored, known); err != nil {
 			return Result{}, err
 		}
 	}
-	if r.policy != nil {
-		if msg := r.policy.Check(p, method, k); msg != nil {
-			r.logger.InfoContext(ctx, "hook: policy refused a login", "flow_id", p.FlowID, "identity_id", p.IdentityID, "method", method)
+	if guarded {
+		msg := r.policy.Check(p, method, k)
+		if unsure {
+			msg = r.policy.Unchecked(p)
+		}
+		if msg != nil {
+			r.logger.InfoContext(ctx, "hook: policy refused a login", "flow_id", p.FlowID, "identity_id", p.IdentityID,
+				"method", method, "unchecked", unsure)
 			return Result{Interrupt: msg}, nil
 		}
 	}
@@ -251,7 +339,11 @@ func (r *Recorder) login(ctx context.Context, p *kratosext.HookPayload, deviceID
 		return Result{}, r.storeErr("read link", err)
 	}
 	l.Row = devices.LoginRow(l.Device, link.LocalPasskey)
-	if k != nil {
+	switch {
+	case record != nil:
+		l.Credential = *record
+		l.Via = via(stored, known, rep.Attachment)
+	case k != nil:
 		c, err := credential(p.IdentityID, k, rep)
 		if err != nil {
 			return Result{}, fmt.Errorf("%w: %w", ErrRejected, err)
@@ -259,28 +351,68 @@ func (r *Recorder) login(ctx context.Context, p *kratosext.HookPayload, deviceID
 		// A login reports only the attachment; transports come from the
 		// registration Tandem recorded.
 		c.Transports = nil
-		l.Credential = c
-		l.Via = r.via(ctx, c.ID, rep.Attachment)
+		l.Credential, l.Verified = c, true
+		l.Via = via(stored, known, rep.Attachment)
 	}
 	res, err := r.store.RecordLogin(ctx, l)
 	if err != nil {
 		return Result{}, r.storeErr("record login", err)
 	}
 	r.logger.DebugContext(ctx, "hook: login recorded", "flow_id", p.FlowID, "identity_id", p.IdentityID,
-		"method", method, "via", l.Via, "report", source, "duplicate", res.Duplicate)
+		"method", method, "via", l.Via, "report", source, "trusted_record", record != nil, "duplicate", res.Duplicate)
 	return Result{}, nil
 }
 
-// via decides how a credential answered a login. A platform answer is this
+// ask checks a login's claimed credential with Kratos' admin API, within
+// half of what is left of the delivery's deadline: the rest is the
+// store's. When Kratos does not answer in that time, the login is
+// recorded without the credential (unsure) rather than holding the
+// sign-in; a policy then refuses it, failing closed. When Kratos no
+// longer lists a credential Tandem still holds live for the identity,
+// Tandem's record is reconciled with Kratos' list.
+func (r *Recorder) ask(ctx context.Context, p *kratosext.HookPayload, rep *browser.Report, fresh bool, stored devices.Credential, known bool) (k *kratosext.WebAuthnCredential, unsure bool, err error) {
+	kctx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		kctx, cancel = context.WithTimeout(ctx, time.Until(dl)/2)
+		defer cancel()
+	}
+	k, creds, err := r.verified(kctx, p, rep, fresh)
+	switch {
+	case err == nil:
+	case errors.Is(err, kratosext.ErrTimeout) && ctx.Err() == nil:
+		r.logger.WarnContext(ctx, "hook: Kratos' admin API did not answer in time; recording the login without its credential",
+			"flow_id", p.FlowID, "identity_id", p.IdentityID, "err", err)
+		return nil, true, nil
+	default:
+		return nil, false, err
+	}
+	if k == nil && known && stored.IdentityID == p.IdentityID && !stored.Removed() {
+		current := make([]devices.CredentialID, 0, len(creds))
+		for _, c := range creds {
+			if id, err := devices.CredentialIDFromAdmin(c.ID); err == nil {
+				current = append(current, id)
+			}
+		}
+		removed, err := r.store.ReconcileCredentials(ctx, p.IdentityID, current)
+		if err != nil {
+			r.logger.WarnContext(ctx, "hook: reconcile credentials", "flow_id", p.FlowID, "identity_id", p.IdentityID, "err", err)
+		} else if len(removed) > 0 {
+			r.logger.InfoContext(ctx, "hook: credentials removed in Kratos", "identity_id", p.IdentityID, "count", len(removed))
+		}
+	}
+	return k, false, nil
+}
+
+// via decides how a credential answered a login, given Tandem's record of
+// it (known: there is one, for this identity). A platform answer is this
 // device. A cross-platform one is a phone over hybrid, unless Tandem knows
 // the credential is not phone-held (a security key plugged into this
 // computer).
-func (r *Recorder) via(ctx context.Context, id devices.CredentialID, attachment devices.Attachment) devices.Via {
+func via(stored devices.Credential, known bool, attachment devices.Attachment) devices.Via {
 	if attachment == devices.AttachmentPlatform {
 		return devices.ViaLocal
 	}
-	stored, err := r.store.GetCredential(ctx, id)
-	known := err == nil
 	switch {
 	case attachment == devices.AttachmentCrossPlatform && known && !stored.PhoneHeld:
 		return devices.ViaLocal

@@ -26,13 +26,19 @@ const deviceCookieMaxAge = 400 * 24 * time.Hour
 func (s *Server) deviceCookie() gin.HandlerFunc {
 	secure := s.publicURL.Scheme == "https"
 	return func(c *gin.Context) {
-		id := ""
+		id, stale := "", false
 		if v, err := c.Cookie(browser.CookieName); err == nil {
 			id, _ = s.cookies.Decode(v)
+			// Signed with a secret that is no longer the first: the same
+			// device, re-signed, so that the old secret can be dropped
+			// once the browsers in use have been back.
+			stale = id != "" && s.cookies.Stale(v)
 		}
 		fresh := id == ""
 		if fresh {
 			id = browser.NewDeviceID()
+		}
+		if fresh || stale {
 			http.SetCookie(c.Writer, &http.Cookie{
 				Name:     browser.CookieName,
 				Value:    s.cookies.Encode(id),

@@ -233,7 +233,7 @@ func setUp(ctx context.Context, c config, dir string, stdout io.Writer) (*bench,
 	// The API key kratos.yml sends to Tandem's hooks, so that Kratos' own
 	// deliveries (the sign-ups below) authenticate.
 	b.key = hex.EncodeToString(secret[:16])
-	keyInConfig := regexp.MustCompile(`name:\s*` + regexp.QuoteMeta(hooks.DefaultKeyHeader) + `\s*\n\s*value:\s*"?([^"\s]+)"?`)
+	keyInConfig := regexp.MustCompile(`name:\s*` + regexp.QuoteMeta(hooks.KeyHeader) + `\s*\n\s*value:\s*"?` + hooks.KeyScheme + ` ([^"\s]+)"?`)
 	if m := keyInConfig.FindSubmatch(yml); m != nil {
 		b.key = string(m[1])
 	}
@@ -298,7 +298,7 @@ func setUp(ctx context.Context, c config, dir string, stdout io.Writer) (*bench,
 // with this TTL, negative for none) behind the server.
 func (b *bench) listen(ttl time.Duration) error {
 	b.source = &countingSource{src: b.kc}
-	h, err := hooks.New(hooks.Options{Store: b.store, Credentials: b.source, Cookies: b.cookies, APIKey: b.key,
+	h, err := hooks.New(hooks.Options{Store: b.store, Credentials: b.source, Cookies: b.cookies, APIKeys: []string{b.key},
 		Logger: b.logger, CacheTTL: ttl})
 	if err != nil {
 		return err
@@ -438,7 +438,7 @@ func (b *bench) post(ctx context.Context, flowID, method string, body []byte) ou
 		return outcome{err: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(hooks.DefaultKeyHeader, b.key)
+	req.Header.Set(hooks.KeyHeader, hooks.KeyHeaderValue(b.key))
 	resp, err := b.client.Do(req)
 	if err != nil {
 		return outcome{err: err}

@@ -129,6 +129,8 @@ type doctor struct {
 	out          []finding
 	// rps are the live rp.ids, for comparing with --kratos-config.
 	rps kratosext.RelyingParties
+	// legacyHeader: kratos.yml sends the hook key in the legacy header.
+	legacyHeader bool
 }
 
 func (d *doctor) add(check, status, msg, fix string) {
@@ -237,32 +239,51 @@ func unjoin(err error) []error {
 
 func (d *doctor) checkSecrets() {
 	const gen = "openssl rand -base64 48"
-	switch n := len(d.cfg.UI.CookieSecret); {
-	case n == 0:
+	// short names the first element of a secret list shorter than min, as
+	// the configuration names it ("ui.cookie_secret[1]" in a list of more).
+	short := func(key string, list []string, min int) (string, int) {
+		for i, v := range list {
+			if len(v) < min {
+				if len(list) > 1 {
+					return fmt.Sprintf("%s[%d]", key, i), len(v)
+				}
+				return key, len(v)
+			}
+		}
+		return "", 0
+	}
+	set := func(list []string) string {
+		if len(list) == 1 {
+			return fmt.Sprintf("set (%d characters)", len(list[0]))
+		}
+		return fmt.Sprintf("set (%d, the first one current)", len(list))
+	}
+	cookie, api, admin := d.cfg.UI.CookieSecret, d.cfg.Hooks.APIKey, d.cfg.Hooks.AdminKey
+	if name, n := short("ui.cookie_secret", cookie, 32); len(cookie) == 0 {
 		d.fail("secrets.cookie", "ui.cookie_secret is not set: the device cookie cannot be signed", "set TANDEM_UI_COOKIE_SECRET to a random value ("+gen+")")
-	case n < 32:
-		d.fail("secrets.cookie", fmt.Sprintf("ui.cookie_secret is %d characters; it needs at least 32", n), "set TANDEM_UI_COOKIE_SECRET to a longer random value ("+gen+")")
-	default:
-		d.ok("secrets.cookie", fmt.Sprintf("ui.cookie_secret is set (%d characters)", n))
+	} else if name != "" {
+		d.fail("secrets.cookie", fmt.Sprintf("%s is %d characters; it needs at least 32", name, n), "set TANDEM_UI_COOKIE_SECRET to a longer random value ("+gen+")")
+	} else {
+		d.ok("secrets.cookie", "ui.cookie_secret is "+set(cookie))
 	}
-	switch n := len(d.cfg.Hooks.APIKey); {
-	case n == 0:
+	if name, n := short("hooks.api_key", api, 16); len(api) == 0 {
 		d.fail("secrets.hook_key", "hooks.api_key is not set: every web hook would be refused", "set TANDEM_HOOKS_API_KEY, and the same value in kratos.yml's web-hook auth")
-	case n < 16:
-		d.fail("secrets.hook_key", fmt.Sprintf("hooks.api_key is %d characters; it needs at least 16", n), "set TANDEM_HOOKS_API_KEY to a longer random value, and the same in kratos.yml")
-	default:
-		d.ok("secrets.hook_key", fmt.Sprintf("hooks.api_key is set (%d characters)", n))
+	} else if name != "" {
+		d.fail("secrets.hook_key", fmt.Sprintf("%s is %d characters; it needs at least 16", name, n), "set TANDEM_HOOKS_API_KEY to a longer random value, and the same in kratos.yml")
+	} else {
+		d.ok("secrets.hook_key", "hooks.api_key is "+set(api))
 	}
-	switch n := len(d.cfg.Hooks.AdminKey); {
-	case n == 0:
+	name, n := short("hooks.admin_key", admin, 16)
+	switch {
+	case len(admin) == 0:
 		d.warn("secrets.admin_key", "hooks.admin_key is not set: the admin API is off, and /metrics and the dashboard are open to whoever reaches hooks.listen",
 			"set TANDEM_HOOKS_ADMIN_KEY to a random value ("+gen+")")
-	case n < 16:
-		d.fail("secrets.admin_key", fmt.Sprintf("hooks.admin_key is %d characters; it needs at least 16", n), "set TANDEM_HOOKS_ADMIN_KEY to a longer random value")
-	case d.cfg.Hooks.AdminKey == d.cfg.Hooks.APIKey:
-		d.fail("secrets.admin_key", "hooks.admin_key equals hooks.api_key: Kratos could read the admin API", "give hooks.admin_key a value of its own")
+	case name != "":
+		d.fail("secrets.admin_key", fmt.Sprintf("%s is %d characters; it needs at least 16", name, n), "set TANDEM_HOOKS_ADMIN_KEY to a longer random value")
+	case slices.ContainsFunc(admin, func(k string) bool { return slices.Contains(api, k) }):
+		d.fail("secrets.admin_key", "a hooks.admin_key equals a hooks.api_key: Kratos could read the admin API", "give hooks.admin_key a value of its own")
 	default:
-		d.ok("secrets.admin_key", fmt.Sprintf("hooks.admin_key is set (%d characters)", n))
+		d.ok("secrets.admin_key", "hooks.admin_key is "+set(admin))
 	}
 }
 
@@ -681,7 +702,7 @@ func (d *doctor) checkHooks(kf kratosFile) {
 				}
 				if msg := d.checkAuth(h); msg != "" {
 					problems = append(problems, at+": "+msg)
-					fixes = append(fixes, "send hooks.api_key in the "+hooks.DefaultKeyHeader+" header (auth: {type: api_key, config: {name: "+hooks.DefaultKeyHeader+", value: <hooks.api_key>, in: header}})")
+					fixes = append(fixes, "send hooks.api_key in the "+hooks.KeyHeader+" header, which Kratos keeps out of its log (auth: {type: api_key, config: {name: "+hooks.KeyHeader+", value: "+hooks.KeyScheme+" <hooks.api_key>, in: header}})")
 				}
 				if flow != "login" && h.Config.Response.Parse {
 					d.warn(check, at+" has response.parse: true: the hook runs before Kratos saves the identity and is refused",
@@ -693,6 +714,10 @@ func (d *doctor) checkHooks(kf kratosFile) {
 			problems = append(problems, "no web hook of "+flow+" reaches Tandem")
 			fixes = append(fixes, "add Tandem's web hook to selfservice.flows."+flow+".after (see README, Wiring Kratos)")
 		}
+	}
+	if d.legacyHeader {
+		d.warn(check, "kratos.yml sends the hook key in "+hooks.LegacyKeyHeader+", which Kratos writes to its log on every delivery",
+			"send it as "+hooks.KeyHeader+": "+hooks.KeyScheme+" <hooks.api_key> (README, Wiring Kratos), rotate the key, then set hooks.accept_legacy_key_header: false")
 	}
 	if len(problems) == 0 {
 		d.ok(check, fmt.Sprintf("%d login, %d registration and %d settings web hooks reach %s with Tandem's body and key",
@@ -790,8 +815,10 @@ func (d *doctor) checkBody(ref string) string {
 	return ""
 }
 
-// checkAuth compares the key a hook sends with hooks.api_key: in the
-// X-Tandem-Hook-Key header, or as a bearer token in Authorization.
+// checkAuth compares the key a hook sends with hooks.api_key: as a bearer
+// token in Authorization, or, while hooks.accept_legacy_key_header is on,
+// in the X-Tandem-Hook-Key header (which Kratos writes to its log: a
+// warning).
 func (d *doctor) checkAuth(h kratosHook) string {
 	a := h.Config.Auth
 	if a.Type != "api_key" {
@@ -801,13 +828,17 @@ func (d *doctor) checkAuth(h kratosHook) string {
 		return "sends its key in the " + a.Config.In + ", not a header"
 	}
 	switch {
-	case strings.EqualFold(a.Config.Name, hooks.DefaultKeyHeader):
-		if a.Config.Value != d.cfg.Hooks.APIKey {
-			return "sends a key other than hooks.api_key in " + hooks.DefaultKeyHeader + ": Tandem refuses it with 401"
+	case strings.EqualFold(a.Config.Name, hooks.LegacyKeyHeader):
+		if !d.cfg.Hooks.AcceptLegacyKeyHeader {
+			return "sends its key in " + hooks.LegacyKeyHeader + ", which hooks.accept_legacy_key_header: false refuses with 401"
 		}
-	case strings.EqualFold(a.Config.Name, "Authorization"):
+		if !slices.Contains(d.cfg.Hooks.APIKey, a.Config.Value) {
+			return "sends a key other than hooks.api_key in " + hooks.LegacyKeyHeader + ": Tandem refuses it with 401"
+		}
+		d.legacyHeader = true
+	case strings.EqualFold(a.Config.Name, hooks.KeyHeader):
 		scheme, tok, _ := strings.Cut(a.Config.Value, " ")
-		if !strings.EqualFold(scheme, "Bearer") || tok != d.cfg.Hooks.APIKey {
+		if !strings.EqualFold(scheme, hooks.KeyScheme) || !slices.Contains(d.cfg.Hooks.APIKey, tok) {
 			return "sends an Authorization header other than Bearer <hooks.api_key>: Tandem refuses it with 401"
 		}
 	default:
@@ -851,7 +882,7 @@ func (d *doctor) probeHookKeys(auths [][2]string) {
 			d.ok(check, fmt.Sprintf("the Tandem at %s accepts the key kratos.yml sends in %s", d.cfg.Hooks.Listen, a[0]))
 		case http.StatusUnauthorized:
 			d.fail(check, fmt.Sprintf("the Tandem at %s refuses the key kratos.yml sends in %s (401): it runs with another hooks.api_key, or reads another header", d.cfg.Hooks.Listen, a[0]),
-				"restart tandem serve with the hooks.api_key kratos.yml sends, in the "+hooks.DefaultKeyHeader+" header")
+				"restart tandem serve with the hooks.api_key kratos.yml sends (in "+hooks.KeyHeader+": "+hooks.KeyScheme+" <key>)")
 		default:
 			d.warn(check, fmt.Sprintf("%s answered %d to a hook with an empty payload; expected 400", target, resp.StatusCode),
 				"check that hooks.listen is Tandem's hook listener")

@@ -202,14 +202,14 @@ func TestDoctorNamesEachBreak(t *testing.T) {
 			d.kratosPublic = strings.Replace(d.kratosPublic, "localhost", "127.0.0.1", 1)
 		}, []string{"hosts", "kratos.cookies"}, "both localhost (ui.public_url, Kratos' redirects and rp.id) and 127.0.0.1 (kratos.public_url)"},
 		{"hook key differs", func(t *testing.T, d *doctorSetup) {
-			d.kratosConfig = withFile(t, "value: "+devHookKey, "value: another-key-0123456789")
+			d.kratosConfig = withFile(t, "value: Bearer "+devHookKey, "value: Bearer another-key-0123456789")
 		}, []string{"kratos.hooks"}, "a key other than hooks.api_key"},
 		{"a key the running Tandem refuses", func(t *testing.T, d *doctorSetup) {
 			// kratos.yml and this configuration agree, but the Tandem
 			// listening runs with another key.
 			d.hookKey = "rotated-key-0123456789abcdef"
-			d.kratosConfig = withFile(t, "value: "+devHookKey, "value: rotated-key-0123456789abcdef")
-		}, []string{"kratos.hooks"}, "refuses the key kratos.yml sends in X-Tandem-Hook-Key (401)"},
+			d.kratosConfig = withFile(t, "value: Bearer "+devHookKey, "value: Bearer rotated-key-0123456789abcdef")
+		}, []string{"kratos.hooks"}, "refuses the key kratos.yml sends in Authorization (401)"},
 		{"hooks at another port", func(t *testing.T, d *doctorSetup) { d.hooksListen = "127.0.0.1:1" },
 			[]string{"kratos.hooks"}, "but Tandem listens on 127.0.0.1:1"},
 		{"a body that is not Tandem's", func(t *testing.T, d *doctorSetup) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -19,7 +20,10 @@ import (
 // against a receiver that only counts, and signs up and in with a password
 // through Kratos' API flows: each must reach exactly one hook, the
 // per-method one (Kratos replaces the global list with a method's list; it
-// never merges them).
+// never merges them). The receiver accepts the key only as Kratos' api_key
+// auth sends it from kratos.yml, "Authorization: Bearer <key>", and the
+// key must not appear in Kratos' log, which at info level records every
+// web-hook request with its headers.
 func TestKratosYAMLHookLists(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs Kratos")
@@ -30,7 +34,8 @@ func TestKratosYAMLHookLists(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var calls []call
-	recv, err := hooks.NewReceiver(hooks.ReceiverOptions{APIKey: devHookKey}, func(_ context.Context, d hooks.Delivery) (hooks.Result, error) {
+	var auths, legacy []string
+	recv, err := hooks.NewReceiver(hooks.ReceiverOptions{APIKeys: []string{devHookKey}}, func(_ context.Context, d hooks.Delivery) (hooks.Result, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		calls = append(calls, call{d.Point, d.Method})
@@ -39,9 +44,15 @@ func TestKratosYAMLHookLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(recv)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auths = append(auths, r.Header.Get(hooks.KeyHeader))
+		legacy = append(legacy, r.Header.Values(hooks.LegacyKeyHeader)...)
+		mu.Unlock()
+		recv.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
-	k := kratostest.Require(t, kratostest.Options{HooksURL: srv.URL})
+	k := kratostest.Require(t, kratostest.Options{HooksURL: srv.URL, LogLevel: "info"})
 
 	email := uniqueEmail(t)
 	const password = "hook-lists-passphrase-11"
@@ -56,6 +67,33 @@ func TestKratosYAMLHookLists(t *testing.T) {
 	want := []call{{kratosext.AfterRegistration, "password"}, {kratosext.AfterLogin, "password"}}
 	if fmt.Sprint(calls) != fmt.Sprint(want) {
 		t.Fatalf("hook calls = %v, want %v (one per flow, from the method's own list)", calls, want)
+	}
+	for i, a := range auths {
+		if a != hooks.KeyHeaderValue(devHookKey) {
+			t.Errorf("delivery %d: Authorization %q, want %q", i+1, a, hooks.KeyHeaderValue(devHookKey))
+		}
+	}
+	if len(legacy) != 0 {
+		t.Errorf("Kratos still sends %s: %q", hooks.LegacyKeyHeader, legacy)
+	}
+
+	log, err := k.Log()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(log, "Dispatching webhook"); n < len(want) {
+		t.Fatalf("Kratos logged %d web-hook requests, want at least %d: the check below would prove nothing", n, len(want))
+	}
+	if strings.Contains(log, devHookKey) {
+		for _, line := range strings.Split(log, "\n") {
+			if strings.Contains(line, devHookKey) {
+				t.Errorf("Kratos' log carries the hook key: %.300s", line)
+			}
+		}
+	}
+	// Kratos logs the header, redacted: the key travelled in it.
+	if !strings.Contains(log, "authorization:Value is sensitive and has been redacted") {
+		t.Errorf("Kratos' web-hook log lines do not show the Authorization header redacted")
 	}
 }
 

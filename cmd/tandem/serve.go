@@ -120,7 +120,7 @@ func (c *cli) serve(ctx context.Context) error {
 		return nil
 	}
 
-	cookies, err := browser.NewCookieCodec(cfg.UI.CookieSecret)
+	cookies, err := browser.NewCookieCodec(cfg.UI.CookieSecret...)
 	if err != nil {
 		return &config.ValidationError{Field: "ui.cookie_secret", Reason: err.Error()}
 	}
@@ -130,14 +130,17 @@ func (c *cli) serve(ctx context.Context) error {
 		rules = append(rules, hooks.Rule{Name: r.Name, Email: r.Email, Require: hooks.Requirement(r.Require), Message: r.Message})
 	}
 	hooksHandler, err := hooks.New(hooks.Options{
-		Store:       store,
-		Credentials: kratos,
-		Cookies:     cookies,
-		APIKey:      cfg.Hooks.APIKey,
-		AdminKey:    cfg.Hooks.AdminKey,
-		MaxBody:     cfg.Hooks.MaxBody,
-		Rules:       rules,
-		Logger:      logger,
+		Store:              store,
+		Credentials:        kratos,
+		Cookies:            cookies,
+		APIKeys:            cfg.Hooks.APIKey,
+		AdminKeys:          cfg.Hooks.AdminKey,
+		AcceptLegacyHeader: cfg.Hooks.AcceptLegacyKeyHeader,
+		Deadline:           cfg.Hooks.Deadline,
+		TrustRecorded:      cfg.Hooks.TrustRecordedFor,
+		MaxBody:            cfg.Hooks.MaxBody,
+		Rules:              rules,
+		Logger:             logger,
 		Observe: func(o hooks.Outcome) {
 			m.ObserveHook(o.Point, o.Method, o.Result(), o.Took)
 		},
@@ -228,7 +231,7 @@ func (c *cli) serve(ctx context.Context) error {
 		return fmt.Errorf("hooks.listen %s: %w", cfg.Hooks.Listen, err)
 	}
 	internal := internalHandler(internalOptions{
-		hooks: hooksHandler, metrics: m, dashboard: dash, guard: adminauth.New(cfg.Hooks.AdminKey), ready: readyChecks, logger: logger,
+		hooks: hooksHandler, metrics: m, dashboard: dash, guard: adminauth.New(cfg.Hooks.AdminKey...), ready: readyChecks, logger: logger,
 	})
 	servers := []*namedServer{
 		{name: "ui", ln: uiLn, srv: newHTTPServer(uiServer.Handler(), logger)},
@@ -419,12 +422,12 @@ func fillDevSecrets(cfg *config.Config) []string {
 		_, _ = rand.Read(b[:])
 		return base64.RawURLEncoding.EncodeToString(b[:])
 	}
-	if cfg.UI.CookieSecret == "" {
-		cfg.UI.CookieSecret = gen()
+	if len(cfg.UI.CookieSecret) == 0 {
+		cfg.UI.CookieSecret = []string{gen()}
 		filled = append(filled, "ui.cookie_secret")
 	}
-	if cfg.Hooks.APIKey == "" {
-		cfg.Hooks.APIKey = gen()
+	if len(cfg.Hooks.APIKey) == 0 {
+		cfg.Hooks.APIKey = []string{gen()}
 		filled = append(filled, "hooks.api_key")
 	}
 	return filled

@@ -46,6 +46,13 @@ type Options struct {
 	// a method enabled (say, oidc with a provider) overlays
 	// {"selfservice": {"methods": {"oidc": {...}}}}.
 	Overlay map[string]any
+	// DSN is Kratos' database; empty means a fresh SQLite file in the
+	// directory. A PostgreSQL DSN must name a database of its own: Start
+	// migrates it.
+	DSN string
+	// LogLevel is Kratos' log level; empty means warning. At info, Kratos
+	// logs every web-hook request it sends ("Dispatching webhook").
+	LogLevel string
 }
 
 // Kratos is a running Kratos process.
@@ -180,10 +187,15 @@ func Start(dir string, o Options) (*Kratos, error) {
 		return nil, err
 	}
 
-	env := append(os.Environ(),
-		"DSN=sqlite://"+filepath.Join(dir, "kratos.sqlite")+"?_fk=true&_journal_mode=WAL",
-		"LOG_LEVEL=warning",
-	)
+	dsn := o.DSN
+	if dsn == "" {
+		dsn = "sqlite://" + filepath.Join(dir, "kratos.sqlite") + "?_fk=true&_journal_mode=WAL"
+	}
+	level := o.LogLevel
+	if level == "" {
+		level = "warning"
+	}
+	env := append(os.Environ(), "DSN="+dsn, "LOG_LEVEL="+level)
 	logFile, err := os.Create(k.logPath)
 	if err != nil {
 		return nil, err
@@ -267,6 +279,12 @@ func (k *Kratos) Alive() bool {
 	default:
 		return true
 	}
+}
+
+// Log returns everything Kratos has written to its log so far.
+func (k *Kratos) Log() (string, error) {
+	b, err := os.ReadFile(k.logPath)
+	return string(b), err
 }
 
 // LogTail returns the last n lines Kratos wrote.
