@@ -32,13 +32,46 @@ var (
 )
 
 // transportError classifies an error from the HTTP client: a timeout is
-// ErrTimeout, anything else ErrUnavailable. Both keep the cause.
+// ErrTimeout, anything else ErrUnavailable. Both keep the cause, with the
+// URL it names redacted (see redact).
 func transportError(err error) error {
+	err = redact(err)
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return fmt.Errorf("%w: %w", ErrTimeout, err)
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// redact strips the query, fragment and user info from the URL a
+// *url.Error carries, in place (net/http makes a new one per request), and
+// returns err. Errors end up in logs, and queries carry what logs must
+// not: the admin look-up by identifier sends the e-mail address as
+// credentials_identifier=…, the courier list its recipient. Call it on the
+// error as the HTTP client returned it, before anything wraps it:
+// fmt.Errorf formats its message at once. Every error kratosext returns
+// has been through it.
+func redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = redactURL(ue.URL)
+	}
+	return err
+}
+
+// redactURL returns raw without its query (kept as "?…" to show there was
+// one), fragment and user info.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	hadQuery := u.RawQuery != "" || u.ForceQuery
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment, u.User = "", false, "", "", nil
+	if hadQuery {
+		return u.String() + "?…"
+	}
+	return u.String()
 }
 
 // APIError is an error answer from Kratos' JSON API, for the cases a UI acts
@@ -298,7 +331,7 @@ func (c *Client) Ready(ctx context.Context) error {
 	u.Path += "/health/ready"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return err
+		return redact(err)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -318,7 +351,7 @@ const maxResponse = 4 << 20
 func (c *Client) getJSON(ctx context.Context, rawURL, cookie string, dst any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return err
+		return redact(err)
 	}
 	req.Header.Set("Accept", "application/json")
 	if cookie != "" {

@@ -26,7 +26,7 @@ import (
 func sdkError(resp *http.Response, err error) error {
 	if resp == nil {
 		if errors.Is(err, context.Canceled) {
-			return err
+			return redact(err)
 		}
 		return transportError(err)
 	}
@@ -39,7 +39,7 @@ func sdkError(resp *http.Response, err error) error {
 	}
 	if resp.StatusCode < 300 {
 		// Kratos answered, but the SDK could not read it.
-		return fmt.Errorf("%w: decode response: %w", ErrUnavailable, err)
+		return fmt.Errorf("%w: decode response: %w", ErrUnavailable, redact(err))
 	}
 	return decodeAPIError(resp.StatusCode, body)
 }
