@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"net/url"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,12 +72,64 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
 	if theStack != nil {
+		// Logs never carry e-mail addresses (nor traits): check what
+		// Tandem logged during the whole run for every address the tests
+		// typed or signed up with.
+		if leaks := emailLeaks(theStack.out.String(), usedEmails.list()); len(leaks) > 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: Tandem's log carries e-mail addresses the tests used (%d lines):\n%s\n",
+				len(leaks), strings.Join(leaks, "\n"))
+			code = 1
+		} else {
+			fmt.Fprintf(os.Stderr, "e2e: Tandem's log (%d bytes) carries none of the %d e-mail addresses the tests used\n",
+				len(theStack.out.String()), len(usedEmails.list()))
+		}
 		theStack.close()
 	}
 	if theOAuth2 != nil {
 		theOAuth2.close()
 	}
 	os.Exit(code)
+}
+
+// emailRegistry records every address uniqueEmail handed out.
+type emailRegistry struct {
+	mu  sync.Mutex
+	all []string
+}
+
+func (r *emailRegistry) add(e string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.all = append(r.all, e)
+}
+
+func (r *emailRegistry) list() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.all)
+}
+
+// usedEmails is shared by the tests of this package, like the stack.
+var usedEmails emailRegistry
+
+// anEmail matches an e-mail address as a log might carry it, plainly or
+// percent-encoded in a URL.
+var anEmail = regexp.MustCompile(`[A-Za-z0-9._+-]+(@|%40)[A-Za-z0-9-]+\.[A-Za-z0-9.-]+`)
+
+// emailLeaks returns the log lines that carry one of emails, or anything
+// shaped like an e-mail address.
+func emailLeaks(log string, emails []string) []string {
+	var out []string
+	for _, line := range strings.Split(log, "\n") {
+		leak := anEmail.MatchString(line)
+		for _, e := range emails {
+			leak = leak || strings.Contains(line, e) || strings.Contains(line, url.QueryEscape(e)) || strings.Contains(line, strings.Split(e, "@")[0]+"%40")
+		}
+		if leak {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // chromiumPath is Debian's Chromium, which make test installs.
@@ -641,5 +696,7 @@ func passwordSignIn(b *chrome, email, password string) {
 // uniqueEmail gives each scenario its own identity.
 func uniqueEmail(t *testing.T) string {
 	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
-	return fmt.Sprintf("%s-%d@example.com", name, time.Now().UnixNano()%1e9)
+	e := fmt.Sprintf("%s-%d@example.com", name, time.Now().UnixNano()%1e9)
+	usedEmails.add(e)
+	return e
 }
