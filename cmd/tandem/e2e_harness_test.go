@@ -8,8 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -37,14 +37,19 @@ var screenshots = flag.String("screenshots", "", "save a screenshot of each e2e 
 type stack struct {
 	kratos *kratostest.Kratos
 	// mail receives Kratos' courier over SMTP.
-	mail     *kratostest.Mailpit
-	hooksURL string
-	tandem   *kratosext.Client // talks to the same Kratos, for whoami checks
-	uiURL    string
-	dir      string
-	stop     context.CancelFunc
-	done     chan error
-	out      *syncBuffer
+	mail *kratostest.Mailpit
+	// uiPort, hooksPort, cfgPath and extraYAML let a test restart Tandem
+	// in place.
+	uiPort, hooksPort int
+	cfgPath           string
+	extraYAML         string
+	hooksURL          string
+	tandem            *kratosext.Client // talks to the same Kratos, for whoami checks
+	uiURL             string
+	dir               string
+	stop              context.CancelFunc
+	done              chan error
+	out               *syncBuffer
 }
 
 // devHookKey is the key kratos.yml sends with every hook (local
@@ -71,18 +76,28 @@ func TestMain(m *testing.M) {
 	ginReleaseMode()
 	flag.Parse()
 	code := m.Run()
-	if theStack != nil {
-		// Logs never carry e-mail addresses (nor traits): check what
-		// Tandem logged during the whole run for every address the tests
-		// typed or signed up with.
-		if leaks := emailLeaks(theStack.out.String(), usedEmails.list()); len(leaks) > 0 {
-			fmt.Fprintf(os.Stderr, "FAIL: Tandem's log carries e-mail addresses the tests used (%d lines):\n%s\n",
-				len(leaks), strings.Join(leaks, "\n"))
-			code = 1
-		} else {
-			fmt.Fprintf(os.Stderr, "e2e: Tandem's log (%d bytes) carries none of the %d e-mail addresses the tests used\n",
-				len(theStack.out.String()), len(usedEmails.list()))
+	// Logs never carry e-mail addresses (nor traits): check what Tandem
+	// logged during the whole run for every address the tests typed or
+	// signed up with.
+	var log strings.Builder
+	stacks := []*stack{theStack}
+	if theOAuth2 != nil {
+		stacks = append(stacks, theOAuth2.stack)
+	}
+	for _, s := range stacks {
+		if s != nil {
+			log.WriteString(s.out.String())
 		}
+	}
+	if leaks := emailLeaks(log.String(), usedEmails.list()); len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: Tandem's log carries e-mail addresses the tests used (%d lines):\n%s\n",
+			len(leaks), strings.Join(leaks, "\n"))
+		code = 1
+	} else if log.Len() > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: Tandem's log (%d bytes) carries none of the %d e-mail addresses the tests used\n",
+			log.Len(), len(usedEmails.list()))
+	}
+	if theStack != nil {
 		theStack.close()
 	}
 	if theOAuth2 != nil {
@@ -213,12 +228,33 @@ func startStackWith(dir string, p stackPorts, ko kratostest.Options, extraYAML s
 		mail.Close()
 		return nil, err
 	}
-	uiPort, uiURL, hooksPort, hooksURL := p.ui, p.uiURL, p.hooks, p.hooksURL
+	s := &stack{kratos: k, mail: mail, hooksURL: p.hooksURL, uiURL: p.uiURL, dir: dir, out: &syncBuffer{},
+		uiPort: p.ui, hooksPort: p.hooks, cfgPath: filepath.Join(dir, "tandem.yml"), extraYAML: extraYAML}
+	s.tandem, err = kratosext.NewClient(kratosext.Options{PublicURL: k.PublicURL, AdminURL: k.AdminURL})
+	if err != nil {
+		k.Close()
+		mail.Close()
+		return nil, err
+	}
+	if err := s.startTandem(e2eCookieSecret); err != nil {
+		k.Close()
+		mail.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// e2eCookieSecret is the stack's cookie secret until a test rotates it.
+const e2eCookieSecret = "e2e-cookie-secret-0123456789abcdef0123"
+
+// startTandem writes the stack's tandem.yml with these cookie secrets (the
+// first signs) and runs `tandem serve` in process until it is ready.
+func (s *stack) startTandem(cookieSecrets ...string) error {
 	cfg := fmt.Sprintf(`dev: true
 ui:
   listen: 127.0.0.1:%d
   public_url: %s
-  cookie_secret: e2e-cookie-secret-0123456789abcdef0123
+  cookie_secret: [%s]
 hooks:
   listen: 127.0.0.1:%d
   api_key: %s
@@ -230,41 +266,53 @@ store:
   dsn: sqlite://%s
 log:
   level: warn
-`, uiPort, uiURL, hooksPort, devHookKey, adminKey, k.PublicURL, k.AdminURL, filepath.Join(dir, "tandem.db")) + extraYAML
-	cfgPath := filepath.Join(dir, "tandem.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return nil, err
+`, s.uiPort, s.uiURL, strings.Join(cookieSecrets, ", "), s.hooksPort, devHookKey, adminKey, s.kratos.PublicURL, s.kratos.AdminURL,
+		filepath.Join(s.dir, "tandem.db")) + s.extraYAML
+	if err := os.WriteFile(s.cfgPath, []byte(cfg), 0o600); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &stack{kratos: k, mail: mail, hooksURL: hooksURL, uiURL: uiURL, dir: dir, stop: cancel, done: make(chan error, 1), out: &syncBuffer{}}
+	s.stop, s.done = cancel, make(chan error, 1)
 	go func() {
-		s.done <- run(ctx, []string{"serve", "--config", cfgPath}, func(string) string { return "" }, s.out, s.out)
+		s.done <- run(ctx, []string{"serve", "--config", s.cfgPath}, func(string) string { return "" }, s.out, s.out)
 	}()
-	s.tandem, err = kratosext.NewClient(kratosext.Options{PublicURL: k.PublicURL, AdminURL: k.AdminURL})
-	if err != nil {
-		return nil, err
-	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get(uiURL + "/health/ready")
+		resp, err := http.Get(s.uiURL + "/health/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return s, nil
+				return nil
 			}
 		}
 		select {
 		case err := <-s.done:
-			k.Close()
-			mail.Close()
-			return nil, fmt.Errorf("tandem exited: %v\n%s", err, s.out.String())
+			return fmt.Errorf("tandem exited: %v\n%s", err, s.out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			s.close()
-			return nil, fmt.Errorf("tandem not ready:\n%s", s.out.String())
+			cancel()
+			return fmt.Errorf("tandem not ready:\n%s", s.out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// restartTandem stops the stack's Tandem and starts it again, on the same
+// addresses and store, with other cookie secrets.
+func (s *stack) restartTandem(t *testing.T, cookieSecrets ...string) {
+	t.Helper()
+	s.stop()
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Fatalf("tandem stopped with %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("tandem did not stop")
+	}
+	if err := s.startTandem(cookieSecrets...); err != nil {
+		t.Fatal(err)
 	}
 }
 
