@@ -269,10 +269,19 @@ func newKratosClient(hooksURL string) *kratosClient {
 }
 
 func (k *kratosClient) deliver(ctx context.Context, d drillIdentity) *signIn {
-	s := &signIn{flowID: newDrillUUID(), start: time.Now()}
-	method, body := loginBody(d, s.flowID)
+	flowID := newDrillUUID()
+	method, body := loginBody(d, flowID)
+	s := k.deliverBody(ctx, kratosext.AfterLogin, method, body)
+	s.flowID = flowID
+	return s
+}
+
+// deliverBody delivers one hook body to a hook point, retrying as Kratos
+// does.
+func (k *kratosClient) deliverBody(ctx context.Context, point kratosext.HookPoint, method string, body []byte) *signIn {
+	s := &signIn{start: time.Now()}
 	for i := range 3 {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, k.url+"/hooks/after-login?method="+method, bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, k.url+"/hooks/"+string(point)+"?method="+method, bytes.NewReader(body))
 		if err != nil {
 			panic(err)
 		}
