@@ -925,7 +925,9 @@ func printTable(w io.Writer, c config, rows []row) {
 	for _, r := range rows {
 		slices.Sort(r.open.lat)
 		slices.Sort(r.closed.lat)
-		ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) }
+		ms := func(d time.Duration) string {
+			return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
+		}
 		fmt.Fprintf(w, "| %s | %s | %s / %s / %s ms | %.0f/s, %s / %s ms | %d + %d | %d | %d | %d / %d of %d |\n",
 			r.kratosDB, r.mix,
 			ms(quantile(r.open.lat, 0.5)), ms(quantile(r.open.lat, 0.99)), ms(quantile(r.open.lat, 1)),

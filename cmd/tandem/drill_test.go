@@ -125,7 +125,9 @@ func serveInProcess(tb testing.TB, cfg *drillConfig) *inProcess {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &inProcess{stop: cancel, done: make(chan error, 1), out: &syncBuffer{}}
-	go func() { p.done <- run(ctx, []string{"serve", "--config", path}, func(string) string { return "" }, p.out, p.out) }()
+	go func() {
+		p.done <- run(ctx, []string{"serve", "--config", path}, func(string) string { return "" }, p.out, p.out)
+	}()
 	tb.Cleanup(func() {
 		cancel()
 		select {
