@@ -326,7 +326,7 @@ func (s *Store) GetDevice(ctx context.Context, id string) (devices.Device, error
 	if err := devices.CheckDeviceID(id); err != nil {
 		return devices.Device{}, fmt.Errorf("get device: %w", err)
 	}
-	d, err := scanDevice(s.reader.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?1`, id))
+	d, err := scanDevice(s.queryRow(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?1`, id))
 	if err != nil {
 		return devices.Device{}, fmt.Errorf("get device %s: %w", id, notFound(err))
 	}
@@ -520,7 +520,7 @@ func (s *Store) GetCredential(ctx context.Context, id devices.CredentialID) (dev
 	if err := id.Validate(); err != nil {
 		return devices.Credential{}, fmt.Errorf("get credential: %w", err)
 	}
-	c, err := scanCredential(s.reader.QueryRowContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE id = ?1`, string(id)))
+	c, err := scanCredential(s.queryRow(ctx, `SELECT `+credentialCols+` FROM credentials WHERE id = ?1`, string(id)))
 	if err != nil {
 		return devices.Credential{}, fmt.Errorf("get credential %s: %w", id, notFound(err))
 	}
@@ -532,7 +532,7 @@ func (s *Store) ListCredentials(ctx context.Context, identityID string, f device
 	if err := devices.CheckIdentityID(identityID); err != nil {
 		return nil, fmt.Errorf("list credentials: %w", err)
 	}
-	rows, err := s.reader.QueryContext(ctx, `SELECT `+credentialCols+` FROM credentials
+	rows, err := s.query(ctx, `SELECT `+credentialCols+` FROM credentials
 		WHERE identity_id = ?1 AND (?2 OR removed_at IS NULL) ORDER BY created_at, id`, identityID, f.IncludeRemoved)
 	if err != nil {
 		return nil, fmt.Errorf("list credentials of %s: %w", identityID, err)
@@ -549,7 +549,7 @@ func (s *Store) ListDevices(ctx context.Context, identityID string) ([]devices.L
 	if err := devices.CheckIdentityID(identityID); err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}
-	rows, err := s.reader.QueryContext(ctx, `SELECT d.id, d.class, d.os, d.browser, d.cap_webauthn, d.cap_platform,
+	rows, err := s.query(ctx, `SELECT d.id, d.class, d.os, d.browser, d.cap_webauthn, d.cap_platform,
 		d.cap_conditional, d.cap_hybrid, d.first_seen_at, d.last_seen_at, l.`+strings.ReplaceAll(linkCols, ", ", ", l.")+`
 		FROM device_identities l JOIN devices d ON d.id = l.device_id
 		WHERE l.identity_id = ?1 ORDER BY l.last_seen_at DESC, d.id`, identityID)
@@ -604,7 +604,7 @@ func (s *Store) ListEvents(ctx context.Context, f devices.EventFilter) ([]device
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
-	rows, err := s.reader.QueryContext(ctx, `SELECT `+eventCols+` FROM events
+	rows, err := s.query(ctx, `SELECT `+eventCols+` FROM events
 		WHERE identity_id = ?1 AND (?2 = '' OR device_id = ?2)
 		AND (?3 = 0 OR kind IN (SELECT value FROM json_each(?4)))
 		ORDER BY at DESC, id DESC LIMIT ?5`, f.IdentityID, f.DeviceID, len(kinds), string(kindsJSON), f.Limit)
@@ -623,7 +623,7 @@ func (s *Store) GetLink(ctx context.Context, deviceID, identityID string) (devic
 	if err := errors.Join(devices.CheckDeviceID(deviceID), devices.CheckIdentityID(identityID)); err != nil {
 		return devices.Link{}, fmt.Errorf("get link: %w", err)
 	}
-	l, err := scanLink(s.reader.QueryRowContext(ctx, `SELECT `+linkCols+` FROM device_identities
+	l, err := scanLink(s.queryRow(ctx, `SELECT `+linkCols+` FROM device_identities
 		WHERE device_id = ?1 AND identity_id = ?2`, deviceID, identityID))
 	if err != nil {
 		return devices.Link{}, fmt.Errorf("get link %s/%s: %w", deviceID, identityID, notFound(err))
@@ -722,7 +722,7 @@ func (s *Store) GetObservation(ctx context.Context, flowID, deviceID string) (de
 	if err := errors.Join(devices.CheckFlowID(flowID), devices.CheckDeviceID(deviceID)); err != nil {
 		return devices.Observation{}, fmt.Errorf("get observation: %w", err)
 	}
-	o, err := scanObservation(s.reader.QueryRowContext(ctx, `SELECT `+observationCols+` FROM observations
+	o, err := scanObservation(s.queryRow(ctx, `SELECT `+observationCols+` FROM observations
 		WHERE flow_id = ?1 AND device_id = ?2 AND expires_at > ?3`, flowID, deviceID, micros(s.timestamp())))
 	if err != nil {
 		return devices.Observation{}, fmt.Errorf("get observation %s/%s: %w", flowID, deviceID, notFound(err))
