@@ -57,7 +57,9 @@ clean:
 bench-ui: kratos hydra build
 	$(GO) run ./cmd/benchui
 
-## bench-hooks: the hook listener on loopback with SQLite and a real Kratos: 500/s open loop, then saturation
+## bench-hooks: the hook listener on loopback with SQLite and a real Kratos (on SQLite, then on the
+## local PostgreSQL in a database of its own, dropped after; BENCH_POSTGRES_DSN names the server):
+## warm, cold and Kratos-asked mixes, each 500/s open loop, then saturation
 .PHONY: bench-hooks
 bench-hooks: kratos
 	$(GO) run ./cmd/benchhooks

@@ -18,7 +18,9 @@
 //
 // Both report failures the same way: *APIError for an answer Kratos gave,
 // wrapping ErrNoSession, ErrFlowGone or ErrUnavailable, and ErrTimeout or
-// ErrUnavailable when it gave none.
+// ErrUnavailable when it gave none. No error carries a query string: the
+// URL a transport error names is redacted, because the admin look-up by
+// identifier puts the e-mail address there, and errors end up in logs.
 //
 // It imports only the Kratos SDK and go-webauthn: nothing of Tandem's.
 package kratosext
