@@ -40,6 +40,11 @@ const LegacyKeyHeader = "X-Tandem-Hook-Key"
 // auth.config.value must hold.
 func KeyHeaderValue(key string) string { return KeyScheme + " " + key }
 
+// KeyFromHeaderValue returns the key a KeyHeader value carries, and false
+// when the value does not have KeyHeaderValue's shape (a check of
+// kratos.yml's auth.config.value uses it too).
+func KeyFromHeaderValue(v string) (string, bool) { return bearer(v) }
+
 // MinKeyLength is the shortest hook or admin key accepted.
 const MinKeyLength = 16
 

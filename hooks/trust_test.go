@@ -348,3 +348,15 @@ func TestAdminKeysRotate(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyHeaderValueShape(t *testing.T) {
+	for v, want := range map[string]string{"Bearer abc": "abc", "bearer abc": "abc", "Bearer": "", "Bearer ": "", "abc": "", "Basic abc": ""} {
+		got, ok := hooks.KeyFromHeaderValue(v)
+		if got != want || ok != (want != "") {
+			t.Errorf("KeyFromHeaderValue(%q) = %q, %v; want %q", v, got, ok, want)
+		}
+	}
+	if k, ok := hooks.KeyFromHeaderValue(hooks.KeyHeaderValue(hookKey)); !ok || k != hookKey {
+		t.Errorf("round trip: %q, %v", k, ok)
+	}
+}
