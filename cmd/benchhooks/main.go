@@ -265,12 +265,16 @@ func runKratos(ctx context.Context, c config, db string, stdout io.Writer) ([]ro
 	if err != nil {
 		return rows, err
 	}
+	// The reference mix may fail deliveries: it shows what an overloaded
+	// Kratos does to sign-ins. The mixes Tandem ships must not.
 	errs := 0
 	for _, r := range rows {
-		errs += r.open.errs + r.closed.errs
+		if r.mix != "Kratos asked" {
+			errs += r.open.errs + r.closed.errs
+		}
 	}
 	if errs > 0 {
-		return rows, fmt.Errorf("%d deliveries failed", errs)
+		return rows, fmt.Errorf("%d deliveries of the warm and cold mixes failed", errs)
 	}
 	return rows, nil
 }
@@ -902,8 +906,14 @@ func (b *bench) verify(ctx context.Context, w io.Writer) (acked, missing, dupes 
 			dupes++ // the same flow acknowledged twice: never sent twice here
 		}
 	}
-	fmt.Fprintf(w, "\nstore check: %d deliveries acknowledged (2xx, warm-ups included), %d after-login events stored, %d acknowledged but missing, %d stored or acknowledged more than once\n",
+	fmt.Fprintf(w, "\nstore check: %d deliveries acknowledged (2xx, warm-ups included), %d after-login events stored, %d acknowledged but missing, %d stored or acknowledged more than once",
 		len(all), len(stored), missing, dupes)
+	if extra := len(stored) - (len(all) - missing); extra > 0 {
+		// Written, but answered 5xx (the write finished past the hook's
+		// deadline): Kratos' retry finds the event and gets a 204.
+		fmt.Fprintf(w, "; %d stored though answered 5xx (a retry finds them)", extra)
+	}
+	fmt.Fprintln(w)
 	switch {
 	case missing > 0:
 		return len(all), missing, dupes, fmt.Errorf("%d acknowledged deliveries are not in the store", missing)
