@@ -108,11 +108,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var c config
 	fs := flag.NewFlagSet("benchhooks", flag.ContinueOnError)
 	fs.IntVar(&c.rate, "rate", 500, "open-loop deliveries per second")
-	fs.DurationVar(&c.open, "open", 6*time.Second, "length of the open-loop phase")
+	fs.DurationVar(&c.open, "open", 4*time.Second, "length of the open-loop phase (at the defaults, a cold one signs in each passkey identity once)")
 	fs.DurationVar(&c.closed, "closed", 5*time.Second, "length of the closed-loop phase")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured warm-up before each phase")
 	fs.IntVar(&c.workers, "workers", 16, "closed-loop workers")
-	fs.IntVar(&c.passkeys, "passkey-identities", 1000, "identities signed up with a passkey through Kratos' registration flow")
+	fs.IntVar(&c.passkeys, "passkey-identities", 1500, "identities signed up with a passkey through Kratos' registration flow")
 	fs.IntVar(&c.passwords, "password-identities", 3000, "identities imported with a password through Kratos' admin API")
 	fs.IntVar(&c.passkeyPct, "passkey-share", 75, "percentage of deliveries that are passkey logins")
 	fs.DurationVar(&c.cacheTTL, "cache-ttl", time.Minute, "the warm mix's credential cache TTL (Tandem's default: 1m)")
