@@ -229,7 +229,7 @@ func runKratos(ctx context.Context, c config, db string, stdout io.Writer) ([]ro
 		if err := b.listen(m); err != nil {
 			return rows, err
 		}
-		b.warm(ctx, c)
+		b.warm(ctx, c, m.cold)
 		if err := b.listen(m); err != nil { // a fresh cache: the warm-up must not fill it for the cold mixes
 			return rows, err
 		}
@@ -239,7 +239,7 @@ func runKratos(ctx context.Context, c config, db string, stdout io.Writer) ([]ro
 		if err := b.listen(m); err != nil {
 			return rows, err
 		}
-		b.warm(ctx, c)
+		b.warm(ctx, c, m.cold)
 		if err := b.listen(m); err != nil {
 			return rows, err
 		}
@@ -544,6 +544,9 @@ func (b *bench) signUpPasskeys(ctx context.Context, k *kratos, cookies *browser.
 // picker hands out identities for one phase.
 type picker struct {
 	passkey, password []identity
+	// passwordsOnly: a cold mix's warm-up, which must not sign in the
+	// passkey identities before the phase does.
+	passwordsOnly bool
 	// order is a permutation per pool for a cold phase; nil: round robin.
 	pkOrder, pwOrder []int
 	nextPK, nextPW   atomic.Int64
@@ -613,8 +616,9 @@ func (s *countingSource) IdentityCredentials(ctx context.Context, id string) ([]
 // body returns delivery number n: an after-login hook body as
 // hooks/body.jsonnet renders it, for a fresh flow id.
 func (b *bench) body(n int64) (flowID, method string, body []byte) {
-	passkey := int(n%100) < b.share
-	id := b.pick.Load().take(passkey)
+	pick := b.pick.Load()
+	passkey := int(n%100) < b.share && !pick.passwordsOnly
+	id := pick.take(passkey)
 	method = "password"
 	if passkey {
 		method = "passkey"
@@ -755,12 +759,14 @@ func (r *phaseResult) print(w io.Writer) {
 }
 
 // warm runs deliveries for a while, unmeasured: connections, the Go
-// runtime and SQLite's page cache settle.
-func (b *bench) warm(ctx context.Context, c config) {
+// runtime and SQLite's page cache settle. Before a cold phase only
+// password identities sign in.
+func (b *bench) warm(ctx context.Context, c config, cold bool) {
 	if c.warmup <= 0 {
 		return
 	}
 	b.startPhase(mix{})
+	b.pick.Load().passwordsOnly = cold
 	_ = b.closedLoop(ctx, 4, c.warmup, c.maxPhase)
 }
 
