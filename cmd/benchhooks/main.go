@@ -307,6 +307,7 @@ type bench struct {
 	next     atomic.Int64
 	// pick chooses the identity of a delivery.
 	pick atomic.Pointer[picker]
+	cpu  cpuMeter
 	// served times the listener's handler, apart from the HTTP round trip.
 	served durations
 	// acked holds every flow id answered 2xx, warm-ups included.
@@ -431,6 +432,7 @@ func setUp(ctx context.Context, c config, db, dir string, stdout io.Writer) (*be
 		return b, err
 	}
 	fmt.Fprintf(stdout, "Kratos migrated and up in %v (public %s, admin %s)\n", time.Since(t0).Round(time.Millisecond), b.kratos.PublicURL, b.kratos.AdminURL)
+	b.cpu = cpuMeter{kratosPID: b.kratos.PID()}
 	if b.kc, err = kratosext.NewClient(kratosext.Options{PublicURL: b.kratos.PublicURL, AdminURL: b.kratos.AdminURL}); err != nil {
 		ln.Close()
 		return b, err
@@ -702,6 +704,45 @@ type phaseResult struct {
 	// reused counts deliveries of a cold phase whose identity had already
 	// signed in during it.
 	reused int64
+	// cpuSelf is the CPU time this process (listener and load generator)
+	// used during the phase, cpuKratos Kratos' process': per delivery,
+	// they hold up on a busy machine where latencies do not.
+	cpuSelf, cpuKratos time.Duration
+}
+
+// cpuMeter reads the CPU time of this process and of Kratos'.
+type cpuMeter struct {
+	kratosPID int
+}
+
+// ticks is the kernel's USER_HZ: /proc/<pid>/stat counts in 1/100 s.
+const ticks = 100
+
+func (m cpuMeter) read() (self, kratos time.Duration) {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", m.kratosPID))
+	if err != nil {
+		return self, 0
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) > 13 {
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		kratos = time.Duration(u+s) * time.Second / ticks
+	}
+	return self, kratos
+}
+
+// perDelivery is CPU time per delivery in µs.
+func perDelivery(d time.Duration, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(d.Microseconds()) / float64(n)
 }
 
 func (r *phaseResult) add(o outcome) {
@@ -753,6 +794,8 @@ func (r *phaseResult) print(w io.Writer) {
 	if r.reused > 0 {
 		fmt.Fprintf(w, "%-28s %6d deliveries reused an identity that had signed in during the phase (the pool ran out)\n", "", r.reused)
 	}
+	fmt.Fprintf(w, "%-28s CPU per delivery: %.0f µs in this process (listener and load generator), %.0f µs in Kratos\n", "",
+		perDelivery(r.cpuSelf, r.sent), perDelivery(r.cpuKratos, r.sent))
 	if r.behind > time.Millisecond {
 		fmt.Fprintf(w, "%-28s sender at most %v behind schedule (counted in the latencies)\n", "", r.behind.Round(time.Microsecond))
 	}
@@ -776,6 +819,7 @@ func (b *bench) openLoop(ctx context.Context, rate int, d time.Duration, max int
 	n := min(max, int(d.Seconds()*float64(rate)))
 	interval := time.Second / time.Duration(rate)
 	r := phaseResult{name: fmt.Sprintf("open loop, %d/s", rate), sent: n}
+	self0, kratos0 := b.cpu.read()
 	outcomes := make([]outcome, n)
 	// Enough senders that the server, not the client, is what waits.
 	sem := make(chan struct{}, 1024)
@@ -802,6 +846,8 @@ func (b *bench) openLoop(ctx context.Context, rate int, d time.Duration, max int
 	}
 	wg.Wait()
 	r.took = time.Since(start)
+	self1, kratos1 := b.cpu.read()
+	r.cpuSelf, r.cpuKratos = self1-self0, kratos1-kratos0
 	for _, o := range outcomes {
 		r.add(o)
 	}
@@ -814,6 +860,7 @@ func (b *bench) openLoop(ctx context.Context, rate int, d time.Duration, max int
 // closedLoop runs workers that send back to back for d.
 func (b *bench) closedLoop(ctx context.Context, workers int, d time.Duration, max int) phaseResult {
 	r := phaseResult{name: fmt.Sprintf("closed loop, %d workers", workers)}
+	self0, kratos0 := b.cpu.read()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	var sent atomic.Int64
@@ -837,6 +884,8 @@ func (b *bench) closedLoop(ctx context.Context, workers int, d time.Duration, ma
 	}
 	wg.Wait()
 	r.took = time.Since(start)
+	self1, kratos1 := b.cpu.read()
+	r.cpuSelf, r.cpuKratos = self1-self0, kratos1-kratos0
 	r.sent = len(r.lat)
 	r.lookups = b.source.take()
 	r.served = b.served.take()
@@ -936,18 +985,19 @@ func printTable(w io.Writer, c config, rows []row) {
 	}
 	fmt.Fprintf(w, "\nsummary (%d%% passkey / %d%% password after-login deliveries; open loop %d/s for %v; saturation %d workers for %v):\n\n",
 		c.passkeyPct, 100-c.passkeyPct, c.rate, c.open, c.workers, c.closed)
-	fmt.Fprintln(w, "| Kratos on | mix | open loop: p50 / p99 / max | saturation: rate, p50 / p99 | Kratos look-ups (open + saturation) | errors | passkey logins without credential | 2xx not stored / stored twice |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| Kratos on | mix | open loop: p50 / p99 / max | saturation: rate, p50 / p99 | CPU per delivery at saturation: Tandem + load generator / Kratos | Kratos look-ups (open + saturation) | errors | passkey logins without credential | 2xx not stored / stored twice |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rows {
 		slices.Sort(r.open.lat)
 		slices.Sort(r.closed.lat)
 		ms := func(d time.Duration) string {
 			return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s / %s / %s ms | %.0f/s, %s / %s ms | %d + %d | %d | %d | %d / %d of %d |\n",
+		fmt.Fprintf(w, "| %s | %s | %s / %s / %s ms | %.0f/s, %s / %s ms | %.0f / %.0f µs | %d + %d | %d | %d | %d / %d of %d |\n",
 			r.kratosDB, r.mix,
 			ms(quantile(r.open.lat, 0.5)), ms(quantile(r.open.lat, 0.99)), ms(quantile(r.open.lat, 1)),
 			r.closed.rate(), ms(quantile(r.closed.lat, 0.5)), ms(quantile(r.closed.lat, 0.99)),
+			perDelivery(r.closed.cpuSelf, r.closed.sent), perDelivery(r.closed.cpuKratos, r.closed.sent),
 			len(r.open.lookups), len(r.closed.lookups), r.open.errs+r.closed.errs, r.uncredited, r.missing, r.dupes, r.acked)
 	}
 }
