@@ -25,6 +25,7 @@ import (
 	"github.com/tandemauth/tandem/browser"
 	"github.com/tandemauth/tandem/devices"
 	"github.com/tandemauth/tandem/devices/sqlite"
+	"github.com/tandemauth/tandem/hooks"
 	"github.com/tandemauth/tandem/kratosext/kratostest"
 )
 
@@ -136,7 +137,7 @@ shutdown: {drain: 1s, timeout: 7s}
 	go func() {
 		req, _ := http.NewRequest(http.MethodPost, hooksURL+"/hooks/after-login?method=passkey", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Tandem-Hook-Key", devHookKey)
+		req.Header.Set(hooks.KeyHeader, hooks.KeyHeaderValue(devHookKey))
 		resp, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
 		if err != nil {
 			hookDone <- answer{err: err, at: time.Now()}
