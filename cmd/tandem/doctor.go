@@ -837,9 +837,12 @@ func (d *doctor) checkAuth(h kratosHook) string {
 		}
 		d.legacyHeader = true
 	case strings.EqualFold(a.Config.Name, hooks.KeyHeader):
-		scheme, tok, _ := strings.Cut(a.Config.Value, " ")
-		if !strings.EqualFold(scheme, hooks.KeyScheme) || !slices.Contains(d.cfg.Hooks.APIKey, tok) {
-			return "sends an Authorization header other than Bearer <hooks.api_key>: Tandem refuses it with 401"
+		tok, ok := hooks.KeyFromHeaderValue(a.Config.Value)
+		switch {
+		case !ok:
+			return "sends an Authorization header that is not Bearer <hooks.api_key>: Tandem refuses it with 401"
+		case !slices.Contains(d.cfg.Hooks.APIKey, tok):
+			return "sends a key other than hooks.api_key in Authorization: Tandem refuses it with 401"
 		}
 	default:
 		return "sends its key in the " + a.Config.Name + " header, which Tandem does not read"

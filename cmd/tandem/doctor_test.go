@@ -233,6 +233,18 @@ func TestDoctorNamesEachBreak(t *testing.T) {
 			}
 		})
 	}
+	// The legacy header still works during the transition, with a warning:
+	// Kratos writes it to its log.
+	t.Run("the key in the legacy header", func(t *testing.T) {
+		d := goodSetup(t, s.kratos, s.uiURL, hooksListen)
+		d.kratosConfig = withFile(t, "name: Authorization\n                    value: Bearer "+devHookKey,
+			"name: X-Tandem-Hook-Key\n                    value: "+devHookKey)
+		failed, text, err := runDoctor(t, d)
+		t.Logf("tandem doctor, the key in the legacy header:\n%s", text)
+		if err != nil || len(failed) != 0 || !strings.Contains(text, "which Kratos writes to its log on every delivery") {
+			t.Errorf("failing checks %v (%v), want none and a warning about Kratos' log", failed, err)
+		}
+	})
 }
 
 // TestDoctorHydra: with Hydra configured, doctor checks it (and Kratos'
