@@ -72,8 +72,11 @@ func TestE2EGracefulShutdown(t *testing.T) {
 	uiURL, hooksURL := "http://localhost:"+strconv.Itoa(uiPort), "http://127.0.0.1:"+strconv.Itoa(hooksPort)
 	const secret = "shutdown-cookie-secret-0123456789abcdef"
 	dbPath := filepath.Join(dir, "tandem.db")
+	// hooks.deadline leaves the sign-in's hook 4 s for Kratos (half of
+	// it), more than the proxy's 3 s: the delivery completes with its
+	// credential rather than giving up on Kratos.
 	cfg := fmt.Sprintf(`ui: {listen: "127.0.0.1:%d", public_url: %q, cookie_secret: %q}
-hooks: {listen: "127.0.0.1:%d", api_key: %q}
+hooks: {listen: "127.0.0.1:%d", api_key: %q, deadline: 8s}
 kratos: {public_url: %q, admin_url: %q}
 store: {dsn: "sqlite://%s"}
 shutdown: {drain: 1s, timeout: 7s}
