@@ -16,16 +16,13 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/tandemauth/tandem/kratosext/kratostest"
+	"github.com/tandemauth/tandem/internal/servertest"
 )
 
 // Options say how to run Hydra.
@@ -60,10 +57,8 @@ type Hydra struct {
 	// ConfigFile is the rewritten hydra.yml it runs with.
 	ConfigFile string
 
-	cmd     *exec.Cmd
-	logPath string
-	done    chan error
-	once    sync.Once
+	// Process is the running server: Close, PID, Alive, Log, LogTail.
+	*servertest.Process
 }
 
 // ErrNoBinary means the Hydra binary is not installed.
@@ -71,23 +66,7 @@ var ErrNoBinary = errors.New("hydra binary not found: run scripts/install-hydra.
 
 // Binary returns the path of the Hydra binary: $HYDRA_BIN, or the
 // repository's .bin/hydra.
-func Binary() (string, error) {
-	if p := os.Getenv("HYDRA_BIN"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("HYDRA_BIN=%s: %w", p, err)
-		}
-		return p, nil
-	}
-	root, err := kratostest.RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	p := filepath.Join(root, ".bin", "hydra")
-	if _, err := os.Stat(p); err != nil {
-		return "", ErrNoBinary
-	}
-	return p, nil
-}
+func Binary() (string, error) { return servertest.Binary("hydra", "HYDRA_BIN", ErrNoBinary) }
 
 // Start migrates a fresh SQLite database under dir and starts Hydra with
 // the repository's hydra.yml, rewritten for free ports. Call Close.
@@ -96,7 +75,7 @@ func Start(dir string, o Options) (*Hydra, error) {
 	if err != nil {
 		return nil, err
 	}
-	root, err := kratostest.RepoRoot()
+	root, err := servertest.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -104,11 +83,11 @@ func Start(dir string, o Options) (*Hydra, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub, err := kratostest.FreePort()
+	pub, err := servertest.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	adm, err := kratostest.FreePort()
+	adm, err := servertest.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -120,8 +99,6 @@ func Start(dir string, o Options) (*Hydra, error) {
 		PublicURL: "http://" + host + ":" + strconv.Itoa(pub),
 		AdminURL:  "http://127.0.0.1:" + strconv.Itoa(adm),
 		ListenURL: "http://127.0.0.1:" + strconv.Itoa(pub),
-		logPath:   filepath.Join(dir, "hydra.log"),
-		done:      make(chan error, 1),
 	}
 	if o.PublicURL != "" {
 		h.PublicURL = strings.TrimSuffix(o.PublicURL, "/")
@@ -147,103 +124,22 @@ func Start(dir string, o Options) (*Hydra, error) {
 		"DSN=sqlite://"+filepath.Join(dir, "hydra.sqlite")+"?_fk=true&_journal_mode=WAL",
 		"LOG_LEVEL=warn",
 	)
-	logFile, err := os.Create(h.logPath)
-	if err != nil {
+	logPath := filepath.Join(dir, "hydra.log")
+	if err := servertest.Prepare(servertest.Command{Name: "hydra", Bin: bin,
+		Args: []string{"migrate", "sql", "-e", "--yes"}, Env: env, LogPath: logPath}); err != nil {
 		return nil, err
 	}
-	mig := exec.Command(bin, "migrate", "sql", "-e", "--yes")
-	mig.Env, mig.Stdout, mig.Stderr = env, logFile, logFile
-	if err := mig.Run(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("hydra migrate: %w\n%s", err, h.LogTail(40))
-	}
-	h.cmd = exec.Command(bin, "serve", "all", "-c", h.ConfigFile, "--dev", "--sqa-opt-out")
-	h.cmd.Env, h.cmd.Stdout, h.cmd.Stderr = env, logFile, logFile
-	// Its own process group, so that stopping it never signals us.
-	h.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := h.cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start hydra: %w", err)
-	}
-	go func() { h.done <- h.cmd.Wait(); logFile.Close() }()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := h.waitReady(ctx); err != nil {
-		h.Close()
-		return nil, fmt.Errorf("hydra did not become ready: %w\n%s", err, h.LogTail(40))
+	h.Process, err = servertest.Start(servertest.Command{Name: "hydra", Bin: bin,
+		Args: []string{"serve", "all", "-c", h.ConfigFile, "--dev", "--sqa-opt-out"}, Env: env, LogPath: logPath},
+		30*time.Second, h.AdminURL+"/health/ready", h.ListenURL+"/.well-known/openid-configuration")
+	if err != nil {
+		return nil, err
 	}
 	return h, nil
 }
 
-func (h *Hydra) waitReady(ctx context.Context) error {
-	for _, u := range []string{h.AdminURL + "/health/ready", h.ListenURL + "/.well-known/openid-configuration"} {
-		for {
-			resp, err := http.Get(u)
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
-			}
-			select {
-			case err := <-h.done:
-				h.done <- err
-				return fmt.Errorf("hydra exited: %v", err)
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
-	return nil
-}
-
 // Issuer is the issuer Hydra puts in its tokens.
 func (h *Hydra) Issuer() string { return h.PublicURL + "/" }
-
-// Close stops Hydra (SIGTERM, then SIGKILL after 5 s) and waits for it.
-func (h *Hydra) Close() error {
-	var err error
-	h.once.Do(func() {
-		if h.cmd == nil || h.cmd.Process == nil {
-			return
-		}
-		_ = h.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-h.done:
-		case <-time.After(5 * time.Second):
-			_ = h.cmd.Process.Kill()
-			<-h.done
-			err = errors.New("hydra did not stop on SIGTERM; killed")
-		}
-	})
-	return err
-}
-
-// Alive reports whether the process is still running.
-func (h *Hydra) Alive() bool {
-	select {
-	case err := <-h.done:
-		h.done <- err
-		return false
-	default:
-		return true
-	}
-}
-
-// LogTail returns the last n lines Hydra wrote.
-func (h *Hydra) LogTail(n int) string {
-	b, err := os.ReadFile(h.logPath)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
 
 // Client is an OAuth2 client to register. Empty fields keep Hydra's
 // defaults.
@@ -430,9 +326,6 @@ func (h *Hydra) AcceptLogin(challenge, subject string) (string, error) {
 	}
 	return out.RedirectTo, nil
 }
-
-// PID is the Hydra process id.
-func (h *Hydra) PID() int { return h.cmd.Process.Pid }
 
 // AcceptConsent grants a consent request with scopes and the ID-token
 // claims given, and returns where Hydra sends the browser next.

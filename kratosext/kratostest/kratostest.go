@@ -11,21 +11,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tandemauth/tandem/internal/servertest"
 )
 
 // Options say how to run Kratos.
@@ -64,11 +62,8 @@ type Kratos struct {
 	// ConfigFile is the rewritten kratos.yml it runs with.
 	ConfigFile string
 
-	cmd     *exec.Cmd
-	dir     string
-	logPath string
-	done    chan error
-	once    sync.Once
+	// Process is the running server: Close, PID, Alive, Log, LogTail.
+	*servertest.Process
 }
 
 // courierURI is the courier's connection URI in the repository's
@@ -79,52 +74,14 @@ const courierURI = "smtp://127.0.0.1:1025/?disable_starttls=true"
 var ErrNoBinary = errors.New("kratos binary not found: run scripts/install-kratos.sh (make test does)")
 
 // RepoRoot finds the repository root: the nearest parent with a go.mod.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
+func RepoRoot() (string, error) { return servertest.RepoRoot() }
 
 // Binary returns the path of the Kratos binary: $KRATOS_BIN, or the
 // repository's .bin/kratos.
-func Binary() (string, error) {
-	if p := os.Getenv("KRATOS_BIN"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("KRATOS_BIN=%s: %w", p, err)
-		}
-		return p, nil
-	}
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	p := filepath.Join(root, ".bin", "kratos")
-	if _, err := os.Stat(p); err != nil {
-		return "", ErrNoBinary
-	}
-	return p, nil
-}
+func Binary() (string, error) { return servertest.Binary("kratos", "KRATOS_BIN", ErrNoBinary) }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+func FreePort() (int, error) { return servertest.FreePort() }
 
 // Start migrates a fresh SQLite database under dir and starts Kratos with
 // the repository's kratos.yml, rewritten for free ports. Call Close.
@@ -152,9 +109,6 @@ func Start(dir string, o Options) (*Kratos, error) {
 	k := &Kratos{
 		PublicURL: "http://localhost:" + strconv.Itoa(pub),
 		AdminURL:  "http://127.0.0.1:" + strconv.Itoa(adm),
-		dir:       dir,
-		logPath:   filepath.Join(dir, "kratos.log"),
-		done:      make(chan error, 1),
 	}
 	repl := []string{
 		"http://localhost:4433", k.PublicURL,
@@ -196,108 +150,18 @@ func Start(dir string, o Options) (*Kratos, error) {
 		level = "warning"
 	}
 	env := append(os.Environ(), "DSN="+dsn, "LOG_LEVEL="+level)
-	logFile, err := os.Create(k.logPath)
+	logPath := filepath.Join(dir, "kratos.log")
+	if err := servertest.Prepare(servertest.Command{Name: "kratos", Bin: bin,
+		Args: []string{"migrate", "sql", "-e", "--yes"}, Env: env, LogPath: logPath}); err != nil {
+		return nil, err
+	}
+	k.Process, err = servertest.Start(servertest.Command{Name: "kratos", Bin: bin,
+		Args: []string{"serve", "-c", k.ConfigFile, "--dev", "--watch-courier", "--sqa-opt-out"}, Env: env, LogPath: logPath},
+		30*time.Second, k.PublicURL+"/health/ready", k.AdminURL+"/admin/health/ready")
 	if err != nil {
 		return nil, err
 	}
-	mig := exec.Command(bin, "migrate", "sql", "-e", "--yes")
-	mig.Env, mig.Stdout, mig.Stderr = env, logFile, logFile
-	if err := mig.Run(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("kratos migrate: %w\n%s", err, k.LogTail(40))
-	}
-	k.cmd = exec.Command(bin, "serve", "-c", k.ConfigFile, "--dev", "--watch-courier", "--sqa-opt-out")
-	k.cmd.Env, k.cmd.Stdout, k.cmd.Stderr = env, logFile, logFile
-	// Its own process group, so that stopping it never signals us.
-	k.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := k.cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start kratos: %w", err)
-	}
-	go func() { k.done <- k.cmd.Wait(); logFile.Close() }()
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := k.waitReady(ctx); err != nil {
-		k.Close()
-		return nil, fmt.Errorf("kratos did not become ready: %w\n%s", err, k.LogTail(40))
-	}
 	return k, nil
-}
-
-func (k *Kratos) waitReady(ctx context.Context) error {
-	for _, u := range []string{k.PublicURL + "/health/ready", k.AdminURL + "/admin/health/ready"} {
-		for {
-			resp, err := http.Get(u)
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					break
-				}
-			}
-			select {
-			case err := <-k.done:
-				k.done <- err
-				return fmt.Errorf("kratos exited: %v", err)
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}
-	return nil
-}
-
-// Close stops Kratos (SIGTERM, then SIGKILL after 5 s) and waits for it.
-func (k *Kratos) Close() error {
-	var err error
-	k.once.Do(func() {
-		if k.cmd == nil || k.cmd.Process == nil {
-			return
-		}
-		_ = k.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-k.done:
-		case <-time.After(5 * time.Second):
-			_ = k.cmd.Process.Kill()
-			<-k.done
-			err = errors.New("kratos did not stop on SIGTERM; killed")
-		}
-	})
-	return err
-}
-
-// PID is the Kratos process id.
-func (k *Kratos) PID() int { return k.cmd.Process.Pid }
-
-// Alive reports whether the process is still running.
-func (k *Kratos) Alive() bool {
-	select {
-	case err := <-k.done:
-		k.done <- err
-		return false
-	default:
-		return true
-	}
-}
-
-// Log returns everything Kratos has written to its log so far.
-func (k *Kratos) Log() (string, error) {
-	b, err := os.ReadFile(k.logPath)
-	return string(b), err
-}
-
-// LogTail returns the last n lines Kratos wrote.
-func (k *Kratos) LogTail(n int) string {
-	b, err := os.ReadFile(k.logPath)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // Message is a courier message as the admin API lists it.

@@ -9,14 +9,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tandemauth/tandem/internal/servertest"
 )
 
 // Mailpit is a running Mailpit (scripts/install-mailpit.sh builds it): an
@@ -29,10 +28,8 @@ type Mailpit struct {
 	// WebURL is the inbox page and the API's base.
 	WebURL string
 
-	cmd     *exec.Cmd
-	done    chan error
-	once    sync.Once
-	logPath string
+	// Process is the running server: Close, PID, Alive, Log, LogTail.
+	*servertest.Process
 }
 
 // ErrNoMailpit means the Mailpit binary is not installed.
@@ -40,21 +37,7 @@ var ErrNoMailpit = errors.New("mailpit binary not found: run scripts/install-mai
 
 // MailpitBinary returns $MAILPIT_BIN or the repository's .bin/mailpit.
 func MailpitBinary() (string, error) {
-	if p := os.Getenv("MAILPIT_BIN"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("MAILPIT_BIN=%s: %w", p, err)
-		}
-		return p, nil
-	}
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	p := filepath.Join(root, ".bin", "mailpit")
-	if _, err := os.Stat(p); err != nil {
-		return "", ErrNoMailpit
-	}
-	return p, nil
+	return servertest.Binary("mailpit", "MAILPIT_BIN", ErrNoMailpit)
 }
 
 // StartMailpit runs Mailpit on free loopback ports, its database under
@@ -75,56 +58,15 @@ func StartMailpit(dir string) (*Mailpit, error) {
 	m := &Mailpit{
 		SMTPURL: "smtp://127.0.0.1:" + strconv.Itoa(smtpPort) + "/?disable_starttls=true",
 		WebURL:  "http://127.0.0.1:" + strconv.Itoa(webPort),
-		done:    make(chan error, 1),
-		logPath: filepath.Join(dir, "mailpit.log"),
 	}
-	logFile, err := os.Create(m.logPath)
+	m.Process, err = servertest.Start(servertest.Command{Name: "mailpit", Bin: bin,
+		Args: []string{"--smtp", "127.0.0.1:" + strconv.Itoa(smtpPort), "--listen", "127.0.0.1:" + strconv.Itoa(webPort),
+			"--database", filepath.Join(dir, "mailpit.db"), "--disable-version-check"},
+		LogPath: filepath.Join(dir, "mailpit.log")}, 15*time.Second, m.WebURL+"/readyz")
 	if err != nil {
 		return nil, err
 	}
-	m.cmd = exec.Command(bin, "--smtp", "127.0.0.1:"+strconv.Itoa(smtpPort), "--listen", "127.0.0.1:"+strconv.Itoa(webPort),
-		"--database", filepath.Join(dir, "mailpit.db"), "--disable-version-check")
-	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := m.cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("start mailpit: %w", err)
-	}
-	go func() { m.done <- m.cmd.Wait(); logFile.Close() }()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(m.WebURL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return m, nil
-			}
-		}
-		select {
-		case err := <-m.done:
-			return nil, fmt.Errorf("mailpit exited: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			m.Close()
-			return nil, errors.New("mailpit did not become ready")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// Close stops Mailpit and waits for it.
-func (m *Mailpit) Close() error {
-	m.once.Do(func() {
-		_ = m.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-m.done:
-		case <-time.After(5 * time.Second):
-			_ = m.cmd.Process.Kill()
-			<-m.done
-		}
-	})
-	return nil
+	return m, nil
 }
 
 // Mail is a message as Mailpit's API shows it.
