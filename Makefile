@@ -53,9 +53,9 @@ bench:
 clean:
 	rm -rf .bin/tandem .bin/oauth2demo data
 
-## bench-ui: Tandem's login page vs. Kratos' own flow endpoint, on loopback
+## bench-ui: Tandem's login, settings and consent pages vs. the Ory endpoints they are built from, on loopback (BENCH_UI_FLAGS=-brand for a custom brand)
 bench-ui: kratos hydra build
-	$(GO) run ./cmd/benchui
+	$(GO) run ./cmd/benchui $(BENCH_UI_FLAGS)
 
 ## bench-hooks: the hook listener on loopback with SQLite and a real Kratos (on SQLite, then on the
 ## local PostgreSQL in a database of its own, dropped after; BENCH_POSTGRES_DSN names the server):
