@@ -15,6 +15,12 @@ import (
 // BenchmarkLoginPage renders the real login flow fixture through the whole
 // handler, Kratos fetch included (over loopback HTTP to a fixture server).
 func BenchmarkLoginPage(b *testing.B) {
+	for _, lang := range []string{"", "de", "ar"} {
+		b.Run("lang="+lang, func(b *testing.B) { benchLoginPage(b, lang) })
+	}
+}
+
+func benchLoginPage(b *testing.B, lang string) {
 	fk, byName := fixtures(b)
 	s, _ := newTestServer(b, fk)
 	h := s.Handler()
@@ -24,6 +30,9 @@ func BenchmarkLoginPage(b *testing.B) {
 	for b.Loop() {
 		req := httptest.NewRequest(http.MethodGet, target, nil)
 		req.Header.Set("Cookie", "csrf_token_x=abc")
+		if lang != "" {
+			req.Header.Set("Accept-Language", lang)
+		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {
