@@ -377,6 +377,15 @@ func (l *Locale) Kratos(id int64, context json.RawMessage, kratosText string) st
 			}
 		}
 	}
+	// Kratos counts list entries from zero ("items at index 0 and 1 must
+	// be unique"); people count from one.
+	for _, k := range []string{"index_a", "index_b"} {
+		if n, ok := data[k].(json.Number); ok {
+			if i, err := n.Int64(); err == nil {
+				data[k] = i + 1
+			}
+		}
+	}
 	s, err := l.loc.Localize(&i18n.LocalizeConfig{MessageID: key, TemplateData: data, Funcs: l.funcs})
 	if err != nil || s == "" || strings.Contains(s, "<no value>") {
 		// A context that does not fit the wording (a newer Kratos, a

@@ -34,6 +34,9 @@ func TestEnglishBasics(t *testing.T) {
 	if got := en.Kratos(4000002, []byte(`{"property":"email"}`), "x"); got != "Please fill in E-mail address." {
 		t.Errorf("4000002 = %q", got)
 	}
+	if got := en.Kratos(4000025, []byte(`{"index_a":0,"index_b":2}`), "x"); got != "Entries 1 and 3 are the same." {
+		t.Errorf("4000025 counts from one: %q", got)
+	}
 	if got := en.Kratos(4010900, nil, "Hook says no"); got != "Hook says no" {
 		t.Errorf("unknown id = %q", got)
 	}
@@ -97,6 +100,22 @@ func TestOverrides(t *testing.T) {
 	} {
 		if _, err := Load(fsys); err == nil || !strings.Contains(err.Error(), "ui.locales_dir") {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestFrenchFirstOfTheMonth(t *testing.T) {
+	c, err := Load(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, ok := c.Lookup("fr")
+	if !ok {
+		t.Fatal("no fr")
+	}
+	for day, want := range map[int]string{1: "1er décembre 2026", 2: "2 décembre 2026"} {
+		if got := fr.Date(time.Date(2026, 12, day, 9, 0, 0, 0, time.UTC)); got != want {
+			t.Errorf("day %d: %q, want %q", day, got, want)
 		}
 	}
 }
