@@ -3,7 +3,7 @@ SHELL := bash
 GO ?= go
 export GOFLAGS ?= -mod=mod
 
-.PHONY: run run-oauth2 test test-short kratos hydra mailpit chromium build build-demo vet bench bench-ui clean
+.PHONY: run run-oauth2 test test-short kratos hydra mailpit chromium axe build build-demo vet bench bench-ui clean
 
 ## run: start Mailpit, Kratos and Tandem locally with embedded SQLite (Ctrl-C stops them)
 run: kratos mailpit build
@@ -13,8 +13,8 @@ run: kratos mailpit build
 run-oauth2: kratos hydra mailpit build build-demo
 	@./scripts/run.sh --oauth2
 
-## test: install what the tests need (Kratos, Hydra, Mailpit, Chromium) and run the whole suite
-test: kratos hydra mailpit chromium vet
+## test: install what the tests need (Kratos, Hydra, Mailpit, Chromium, axe-core) and run the whole suite
+test: kratos hydra mailpit chromium axe vet
 	$(GO) test -count=1 -timeout 20m ./...
 
 ## test-short: unit tests only, no browser, no Kratos
@@ -40,6 +40,9 @@ mailpit:
 
 chromium:
 	@./scripts/install-chromium.sh
+
+axe:
+	@./scripts/install-axe.sh
 
 vet:
 	$(GO) vet ./...
