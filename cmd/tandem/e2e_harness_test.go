@@ -50,6 +50,8 @@ type stack struct {
 	stop              context.CancelFunc
 	done              chan error
 	out               *syncBuffer
+	// basePath is the path ui.public_url carries ("" at the root).
+	basePath string
 }
 
 // devHookKey is the key kratos.yml sends with every hook (local
@@ -80,7 +82,7 @@ func TestMain(m *testing.M) {
 	// logged during the whole run for every address the tests typed or
 	// signed up with.
 	var log strings.Builder
-	stacks := []*stack{theStack}
+	stacks := append([]*stack{theStack}, extraStacks.list()...)
 	if theOAuth2 != nil {
 		stacks = append(stacks, theOAuth2.stack)
 	}
@@ -102,6 +104,9 @@ func TestMain(m *testing.M) {
 	}
 	if theOAuth2 != nil {
 		theOAuth2.close()
+	}
+	for _, s := range extraStacks.list() {
+		s.close()
 	}
 	os.Exit(code)
 }
@@ -126,6 +131,28 @@ func (r *emailRegistry) list() []string {
 
 // usedEmails is shared by the tests of this package, like the stack.
 var usedEmails emailRegistry
+
+// stackRegistry holds the stacks a test started beside the shared one (a
+// branded one, one under a base path), so that TestMain checks their logs
+// and stops them.
+type stackRegistry struct {
+	mu  sync.Mutex
+	all []*stack
+}
+
+func (r *stackRegistry) add(s *stack) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.all = append(r.all, s)
+}
+
+func (r *stackRegistry) list() []*stack {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.all)
+}
+
+var extraStacks stackRegistry
 
 // anEmail matches an e-mail address as a log might carry it, plainly or
 // percent-encoded in a URL.
@@ -197,9 +224,16 @@ func startStack() (*stack, error) {
 // starts: Kratos (and Hydra) must know the UI's address.
 type stackPorts struct {
 	ui, hooks int
-	uiURL     string
-	hooksURL  string
+	// uiURL is where the pages are: the origin, plus basePath when Tandem
+	// is served under a path (then with no trailing slash, so that
+	// uiURL+"/login" is the login page).
+	uiURL    string
+	hooksURL string
+	basePath string
 }
+
+// origin is the UI's scheme://host:port.
+func (p stackPorts) origin() string { return strings.TrimSuffix(p.uiURL, p.basePath) }
 
 func newStackPorts() (stackPorts, error) {
 	ui, err := kratostest.FreePort()
@@ -222,14 +256,17 @@ func startStackWith(dir string, p stackPorts, ko kratostest.Options, extraYAML s
 	if err != nil {
 		return nil, err
 	}
-	ko.UIURL, ko.HooksURL, ko.SMTPURL = p.uiURL, p.hooksURL, mail.SMTPURL
+	ko.UIURL, ko.HooksURL, ko.SMTPURL = p.origin(), p.hooksURL, mail.SMTPURL
+	if p.basePath != "" {
+		ko.Overlay = mergeOverlay(ko.Overlay, basePathOverlay(p.uiURL))
+	}
 	k, err := kratostest.Start(dir, ko)
 	if err != nil {
 		mail.Close()
 		return nil, err
 	}
 	s := &stack{kratos: k, mail: mail, hooksURL: p.hooksURL, uiURL: p.uiURL, dir: dir, out: &syncBuffer{},
-		uiPort: p.ui, hooksPort: p.hooks, cfgPath: filepath.Join(dir, "tandem.yml"), extraYAML: extraYAML}
+		uiPort: p.ui, hooksPort: p.hooks, cfgPath: filepath.Join(dir, "tandem.yml"), extraYAML: extraYAML, basePath: p.basePath}
 	s.tandem, err = kratosext.NewClient(kratosext.Options{PublicURL: k.PublicURL, AdminURL: k.AdminURL})
 	if err != nil {
 		k.Close()
@@ -274,7 +311,7 @@ store:
   dsn: sqlite://%s
 log:
   level: warn
-`, s.uiPort, s.uiURL, strings.Join(cookieSecrets, ", "), s.hooksPort, devHookKey, adminKey, s.kratos.PublicURL, s.kratos.AdminURL,
+`, s.uiPort, s.publicURL(), strings.Join(cookieSecrets, ", "), s.hooksPort, devHookKey, adminKey, s.kratos.PublicURL, s.kratos.AdminURL,
 		filepath.Join(s.dir, "tandem.db")) + s.extraYAML
 	if err := os.WriteFile(s.cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
@@ -304,6 +341,56 @@ log:
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// publicURL is ui.public_url: under a base path, with its trailing slash
+// (https://example.com/account/), as an operator writes it.
+func (s *stack) publicURL() string {
+	if s.basePath != "" {
+		return s.uiURL + "/"
+	}
+	return s.uiURL
+}
+
+// basePathOverlay points Kratos' UI URLs and return URLs at Tandem under
+// its path. WebAuthn origins and CORS stay the origin (Options.UIURL).
+func basePathOverlay(uiURL string) map[string]any {
+	flow := func(page string) map[string]any { return map[string]any{"ui_url": uiURL + page} }
+	after := func(page, ret string) map[string]any {
+		m := flow(page)
+		m["after"] = map[string]any{"default_browser_return_url": uiURL + ret}
+		return m
+	}
+	return map[string]any{"selfservice": map[string]any{
+		"default_browser_return_url": uiURL + "/welcome",
+		"flows": map[string]any{
+			"error":        flow("/error"),
+			"login":        after("/login", "/continue"),
+			"registration": after("/registration", "/continue"),
+			"settings":     flow("/settings"),
+			"recovery":     flow("/recovery"),
+			"verification": after("/verification", "/welcome"),
+			"logout":       map[string]any{"after": map[string]any{"default_browser_return_url": uiURL + "/login"}},
+		},
+	}}
+}
+
+// mergeOverlay merges b into a (maps key by key), as kratostest merges an
+// overlay into kratos.yml.
+func mergeOverlay(a, b map[string]any) map[string]any {
+	if a == nil {
+		a = map[string]any{}
+	}
+	for k, v := range b {
+		am, aok := a[k].(map[string]any)
+		bm, bok := v.(map[string]any)
+		if aok && bok {
+			a[k] = mergeOverlay(am, bm)
+		} else {
+			a[k] = v
+		}
+	}
+	return a
 }
 
 // restartTandem stops the stack's Tandem and starts it again, on the same
