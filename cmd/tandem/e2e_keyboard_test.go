@@ -19,13 +19,14 @@ import (
 type focusStop struct {
 	Tag     string `json:"tag"`
 	Label   string `json:"label"`
-	Ring    bool   `json:"ring"`
+	Ring    string `json:"ring"`
 	Matches bool   `json:"matches"`
 	Body    bool   `json:"body"`
 }
 
 // focused describes document.activeElement: whether it matches sel, and
-// whether it shows a focus indicator (an outline or a box shadow).
+// and the focus indicator it shows (an outline or a box shadow; "" for
+// none).
 func (b *chrome) focused(sel string) focusStop {
 	b.t.Helper()
 	selJSON, _ := json.Marshal(sel)
@@ -33,7 +34,8 @@ func (b *chrome) focused(sel string) focusStop {
   const e = document.activeElement;
   if (!e || e === document.body || e === document.documentElement) return JSON.stringify({body: true});
   const s = getComputedStyle(e);
-  const ring = (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0) || (!!s.boxShadow && s.boxShadow !== "none");
+  const ring = s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0 ? "outline " + s.outlineWidth + " " + s.outlineStyle + " " + s.outlineColor
+    : s.boxShadow && s.boxShadow !== "none" ? "box-shadow " + s.boxShadow : "";
   const label = (e.getAttribute("name") || "") + " " + (e.value && e.type !== "password" ? e.value : "") + " " + (e.textContent || "").trim().slice(0, 40);
   return JSON.stringify({tag: e.tagName.toLowerCase(), label: label.trim(), ring: ring, matches: e.matches(`+string(selJSON)+`)});
 })()`))
@@ -63,14 +65,15 @@ func (b *chrome) key(k string, shift bool) {
 func (b *chrome) tabTo(sel string, back bool) []string {
 	b.t.Helper()
 	var stops []string
+	defer func() { b.t.Logf("Tab to %s: %s", sel, strings.Join(stops, " → ")) }()
 	for range 40 {
 		b.key(kb.Tab, back)
 		f := b.focused(sel)
 		if f.Body {
 			continue // past the end: the next Tab starts over
 		}
-		stops = append(stops, f.Tag+" "+f.Label)
-		if !f.Ring {
+		stops = append(stops, f.Tag+" "+f.Label+" ["+f.Ring+"]")
+		if f.Ring == "" {
 			b.fail("no visible focus on <%s> %q", f.Tag, f.Label)
 		}
 		if f.Matches {
