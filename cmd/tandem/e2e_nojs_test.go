@@ -193,6 +193,8 @@ func TestE2ENoJSCode(t *testing.T) {
 	b.declinePrompt()
 	b.requireSession(email, "code")
 
+	b.noJSSignOut()
+
 	// Recovery: the code signs in and lands in settings.
 	b.open("/recovery")
 	b.waitPath("/recovery")
