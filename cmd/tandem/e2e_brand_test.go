@@ -21,7 +21,7 @@ import (
 const brandAccent = "#c2410c"
 
 // brandLogo is the team's logo, a file Tandem serves itself.
-const brandLogo = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 32" role="img"><rect width="32" height="32" rx="8" fill="#c2410c"/><path d="M9 23l7-14 7 14" stroke="#fff" stroke-width="3" fill="none"/><text x="40" y="22" font-family="sans-serif" font-size="16" font-weight="700" fill="#c2410c">Ackerland</text></svg>`
+const brandLogo = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="8" fill="#c2410c"/><path d="M9 23l7-14 7 14" stroke="#fff" stroke-width="3" fill="none"/></svg>`
 
 var (
 	brandOnce  sync.Once
