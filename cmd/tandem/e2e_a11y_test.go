@@ -204,7 +204,8 @@ func (b *chrome) settle() {
 
 // auditJourney walks every page state once, in one browser, auditing each:
 // sign-in for each plan (autofill, identifier-first, password fallback,
-// wrong password, phone only), sign-up's two steps, the post-CDA and
+// wrong password, phone only, on a phone), sign-up's two steps (and the
+// second on a phone), the post-CDA and
 // upgrade prompts with their add pages, welcome signed in and out,
 // settings with a passkey listed, verification and recovery with their
 // code steps, and Kratos' error page. lang "" is the browser's language.
@@ -333,6 +334,21 @@ func auditJourney(t *testing.T, s *stack, a *audit, lang string) {
 	b.waitPath("/login")
 	b.settle()
 	a.check("sign-in: phone only")
+
+	// The same browser as a phone: its own words and a passkey on itself.
+	b.becomePhone()
+	b.addAuthenticator(webauthn.AuthenticatorTransportInternal)
+	b.open("/login")
+	b.waitPath("/login")
+	b.settle()
+	a.check("sign-in: on a phone")
+	b.open("/registration")
+	b.waitPath("/registration")
+	b.fill(`input[name="traits.email"]`, uniqueEmail(t))
+	b.click(`button[name=method][value=profile]`)
+	b.do(chromedp.WaitVisible(chromedp.CSS(`button[data-ceremony=passkey_registration]`)))
+	b.settle()
+	a.check("sign-up: passkey on a phone")
 }
 
 // armedAutofill tells whether the page asked for a conditional (autofill)

@@ -527,24 +527,32 @@ func newBrowser(t *testing.T, s *stack, o browserOptions) *chrome {
 		}
 	}
 	if o.phone {
-		if _, err := chromedp.Call(bctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
-			UserAgent: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36",
-			UserAgentMetadata: &emulation.UserAgentMetadata{
-				Brands:          []*emulation.UserAgentBrandVersion{{Brand: "Chromium", Version: "156"}},
-				Platform:        "Android",
-				PlatformVersion: "14.0.0",
-				Architecture:    "",
-				Model:           "Pixel 8",
-				Mobile:          true,
-			},
-		}); err != nil {
-			t.Fatalf("emulate a phone: %v", err)
-		}
+		b.becomePhone()
 	}
 	if _, err := chromedp.Call(bctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
 		t.Fatalf("webauthn.Enable: %v", err)
 	}
 	return b
+}
+
+// becomePhone makes the browser a phone from its next request on: a
+// mobile Chrome User-Agent with client hints (Sec-CH-UA-Mobile: ?1,
+// platform Android).
+func (b *chrome) becomePhone() {
+	b.t.Helper()
+	if _, err := chromedp.Call(b.ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+		UserAgent: "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36",
+		UserAgentMetadata: &emulation.UserAgentMetadata{
+			Brands:          []*emulation.UserAgentBrandVersion{{Brand: "Chromium", Version: "156"}},
+			Platform:        "Android",
+			PlatformVersion: "14.0.0",
+			Architecture:    "",
+			Model:           "Pixel 8",
+			Mobile:          true,
+		},
+	}); err != nil {
+		b.t.Fatalf("emulate a phone: %v", err)
+	}
 }
 
 func (b *chrome) do(actions ...chromedp.Action[chromedp.Void]) {
