@@ -44,7 +44,12 @@ type flowPage struct {
 	// NotNow, on a prompt's add page, answers the prompt "not now".
 	NotNow  *notNowForm
 	Links   []link
-	Scripts []scriptView
+	// Passkeys and Sessions are the settings page's lists; Confirm, when
+	// set, is the whole page: the question before a removal.
+	Passkeys *passkeysSection
+	Sessions *sessionsSection
+	Confirm  *removeConfirm
+	Scripts  []scriptView
 	// Data is pageData as JSON for tandem.js. encoding/json escapes < > &
 	// (and U+2028/9), so it cannot close the <script> element it sits in.
 	Data template.JS
@@ -96,6 +101,9 @@ type pageData struct {
 	Login *loginPlan `json:"login,omitempty"`
 	// API is where tandem.js posts (under the UI's base path).
 	API string `json:"api"`
+	// Signal is what the settings page tells the browser's passkey
+	// provider (WebAuthn Signal API).
+	Signal *signalData `json:"signal,omitempty"`
 }
 
 type deviceView struct {
@@ -112,6 +120,7 @@ type flowInput struct {
 	dev        devices.Device
 	login      *loginPlan
 	l          *locale.Locale
+	signal     *signalData
 }
 
 // arrangement says how a builder wants the flow's nodes laid out.
@@ -154,7 +163,7 @@ func (s *Server) assemble(in flowInput, a arrangement) (flowPage, error) {
 		Collapse: a.collapse && l.Primary != nil,
 	}
 	data, err := json.Marshal(pageData{Flow: string(in.kind), FlowID: in.f.ID, Ceremonies: in.ceremonies,
-		Device: &deviceView{Class: in.dev.Class, Capabilities: in.dev.Capabilities}, Login: in.login, API: s.path("/api")})
+		Device: &deviceView{Class: in.dev.Class, Capabilities: in.dev.Capabilities}, Login: in.login, API: s.path("/api"), Signal: in.signal})
 	if err != nil {
 		return flowPage{}, fmt.Errorf("encode page data: %w", err)
 	}
