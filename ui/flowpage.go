@@ -42,8 +42,8 @@ type flowPage struct {
 	// OpenAnother keeps "another way" open: one of its methods failed.
 	OpenAnother bool
 	// NotNow, on a prompt's add page, answers the prompt "not now".
-	NotNow  *notNowForm
-	Links   []link
+	NotNow *notNowForm
+	Links  []link
 	// Passkeys and Sessions are the settings page's lists; Confirm, when
 	// set, is the whole page: the question before a removal.
 	Passkeys *passkeysSection

@@ -365,7 +365,7 @@ func (s *Server) confirmRemoval(l *locale.Locale, f *kratosext.Flow, rows []pass
 	c := &removeConfirm{Action: f.UI.Action, Node: r.Group + "_remove", Value: r.Hex,
 		Heading: l.Format("passkeys.confirm.heading", map[string]any{"Name": r.Name}),
 		Lead:    l.Format("passkeys.confirm.lead", map[string]any{"Where": r.Where}),
-		Button: l.T("passkeys.confirm.button"), Keep: l.T("passkeys.confirm.keep"),
+		Button:  l.T("passkeys.confirm.button"), Keep: l.T("passkeys.confirm.keep"),
 		Cancel: s.path("/settings") + "?flow=" + f.ID}
 	phones := 0
 	for _, o := range rows {
