@@ -347,6 +347,8 @@ type removeConfirm struct {
 	// Node and Value are Kratos' remove button (passkey_remove or
 	// webauthn_remove, the hex id).
 	Node, Value string
+	// Kind and Where say which passkey, as its row did.
+	Kind, Where string
 	Button      string
 	Cancel      string
 	Keep        string
@@ -362,9 +364,9 @@ func (s *Server) confirmRemoval(l *locale.Locale, f *kratosext.Flow, rows []pass
 			Err: fmt.Errorf("remove: no passkey %s on this identity", clipForLog(hexID))}
 	}
 	r := rows[i]
-	c := &removeConfirm{Action: f.UI.Action, Node: r.Group + "_remove", Value: r.Hex,
+	c := &removeConfirm{Action: f.UI.Action, Node: r.Group + "_remove", Value: r.Hex, Kind: r.Kind, Where: r.Where,
 		Heading: l.Format("passkeys.confirm.heading", map[string]any{"Name": r.Name}),
-		Lead:    l.Format("passkeys.confirm.lead", map[string]any{"Where": r.Where}),
+		Lead:    l.T("passkeys.confirm.lead"),
 		Button:  l.T("passkeys.confirm.button"), Keep: l.T("passkeys.confirm.keep"),
 		Cancel: s.path("/settings") + "?flow=" + f.ID}
 	phones := 0

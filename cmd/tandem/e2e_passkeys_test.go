@@ -1,0 +1,404 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+
+	"github.com/tandemauth/tandem/devices"
+)
+
+// These tests walk the settings page's passkeys and sessions lists: what
+// a person sees after a CDA sign-up, renaming, removing (through Kratos'
+// own settings flow), the WebAuthn Signal API calls, the add buttons and
+// signing out other sessions.
+
+// recordSignals stands in for the WebAuthn Signal API before any page
+// script runs (whatever this Chromium ships), and keeps each call in
+// sessionStorage, which survives the navigations in this tab.
+const recordSignals = `(() => {
+  const keep = (call) => { const a = JSON.parse(sessionStorage.getItem("tandemSignals") || "[]"); a.push(call); sessionStorage.setItem("tandemSignals", JSON.stringify(a)); };
+  Object.defineProperty(PublicKeyCredential, "signalUnknownCredential", { configurable: true,
+    value: (o) => { keep({ op: "unknown", rpId: o.rpId, ids: [o.credentialId] }); return Promise.resolve(); } });
+  Object.defineProperty(PublicKeyCredential, "signalAllAcceptedCredentials", { configurable: true,
+    value: (o) => { keep({ op: "accepted", rpId: o.rpId, userId: o.userId, ids: o.allAcceptedCredentialIds }); return Promise.resolve(); } });
+})();`
+
+type signalCall struct {
+	Op     string   `json:"op"`
+	RPID   string   `json:"rpId"`
+	UserID string   `json:"userId"`
+	IDs    []string `json:"ids"`
+}
+
+// signals returns and clears what recordSignals kept.
+func (b *chrome) signals() []signalCall {
+	b.t.Helper()
+	raw, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => { const v = sessionStorage.getItem("tandemSignals") || "[]"; sessionStorage.removeItem("tandemSignals"); return v; })()`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	var out []signalCall
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		b.t.Fatal(err)
+	}
+	return out
+}
+
+// passkeyListRow is one row of the list as a person reads it.
+type passkeyListRow struct {
+	Hex     string `json:"hex"`
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	Where   string `json:"where"`
+	Sync    string `json:"sync"`
+	Created string `json:"created"`
+	Used    string `json:"used"`
+}
+
+// passkeyList reads the list on the settings page.
+func (b *chrome) passkeyList() []passkeyListRow {
+	b.t.Helper()
+	raw, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`JSON.stringify([...document.querySelectorAll("[data-passkey]")].map((r) => ({
+	  hex: r.dataset.passkey, kind: r.dataset.kind,
+	  name: r.querySelector("[data-testid=passkey-name]").textContent.trim(),
+	  where: r.querySelector("[data-testid=passkey-where] [data-where]").textContent.trim(),
+	  sync: r.querySelector("[data-testid=passkey-sync]").textContent.trim(),
+	  created: r.querySelector("[data-testid=passkey-created]").textContent.trim(),
+	  used: r.querySelector("[data-testid=passkey-used]").textContent.trim() })))`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	var rows []passkeyListRow
+	if err := json.Unmarshal([]byte(raw), &rows); err != nil {
+		b.t.Fatal(err)
+	}
+	return rows
+}
+
+// openSettings opens /settings (Kratos creates the flow) and waits for
+// the list.
+func (b *chrome) openSettings() {
+	b.t.Helper()
+	b.open("/settings")
+	b.waitPath("/settings")
+	b.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=passkeys]`)))
+}
+
+// rename submits the rename form of the row with hex id.
+func (b *chrome) rename(hex, name string) {
+	b.t.Helper()
+	// Open it as a click on "Rename" does; it stays open after an error.
+	b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#passkey-` + hex + ` details.rename").open = true`))
+	// As typed, control characters included.
+	b.do(chromedp.SetJavascriptAttribute(chromedp.CSS(`#nick-`+hex), "value", name))
+	b.leaving(func() { b.click(`#passkey-` + hex + ` details.rename button[type=submit]`) })
+	b.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=passkeys]`)))
+}
+
+// leaving runs act, which navigates, and waits until the next page has
+// loaded: the path alone may stay the same.
+func (b *chrome) leaving(act func()) {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void](`window.tandemOldPage = true`))
+	act()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		state, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`window.tandemOldPage ? "old" : document.readyState`))
+		if err == nil && state == "complete" {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	b.fail("the page never changed")
+}
+
+func rowWhere(t *testing.T, rows []passkeyListRow, where string) passkeyListRow {
+	t.Helper()
+	for _, r := range rows {
+		if strings.HasPrefix(r.Where, where) {
+			return r
+		}
+	}
+	t.Fatalf("no row %q in %+v", where, rows)
+	return passkeyListRow{}
+}
+
+// TestE2EPasskeysList: a desktop CDA sign-up (phone over hybrid), the
+// post-CDA prompt accepted (this computer), a sign-in through the phone;
+// then the list, rename, bad input, removal with the Signal API, the last
+// passkey's warnings and Kratos' refusal.
+func TestE2EPasskeysList(t *testing.T) {
+	s := requireStack(t)
+	b := newBrowser(t, s, browserOptions{})
+	phone := b.addAuthenticator(webauthn.AuthenticatorTransportCable)
+	computer := b.addAuthenticator(webauthn.AuthenticatorTransportInternal)
+	email, identityID := phoneAndLocalAccount(t, s, b)
+	b.onNewDocument(noConditionalUI)
+	b.signInWithPasskey(email, "")
+	b.waitSignedIn()
+	b.requireSession(email, "passkey")
+	waitRecorded(t, s, identityID, "the sign-in through the phone", func(i identityInfo) bool {
+		return slices.ContainsFunc(i.Credentials, func(c devices.Credential) bool { return c.PhoneHeld && c.LastUsedVia == devices.ViaHybrid })
+	})
+	b.onNewDocument(recordSignals)
+
+	b.openSettings()
+	rows := b.passkeyList()
+	b.screenshot("passkeys-list")
+	if len(rows) != 2 {
+		t.Fatalf("list = %+v, want two rows", rows)
+	}
+	ph, pc := rowWhere(t, rows, "On your phone"), rowWhere(t, rows, "On this computer")
+	if rows[0] != ph || ph.Kind != "phone" || pc.Kind != "computer" {
+		t.Errorf("rows = %+v, want the phone first (icon phone), then this computer (icon computer)", rows)
+	}
+	for _, r := range rows {
+		if r.Name != "Virtual authenticator" || !strings.HasPrefix(r.Created, "Added ") || !strings.Contains(r.Created, " from Chrome on Linux") {
+			t.Errorf("row %+v: want the AAGUID's provider name and the creation date and device", r)
+		}
+	}
+	if !strings.HasPrefix(ph.Used, "Last used just now, through your phone") || !strings.HasSuffix(ph.Used, "· 1 sign-in") {
+		t.Errorf("phone row last used = %q", ph.Used)
+	}
+	if !strings.HasPrefix(pc.Used, "Not used to sign in yet") {
+		t.Errorf("computer row last used = %q", pc.Used)
+	}
+	phoneID, computerID := browserID(b.credentials(phone)[0]), browserID(b.credentials(computer)[0])
+	sig := b.signals()
+	if len(sig) != 1 || sig[0].Op != "accepted" || sig[0].RPID != "localhost" || sig[0].UserID == "" ||
+		!sameSet(sig[0].IDs, []string{phoneID, computerID}) {
+		t.Errorf("signals on a visit = %+v, want signalAllAcceptedCredentials with both ids", sig)
+	}
+
+	// Rename: the list, the admin API and tandem devices show it.
+	b.rename(pc.Hex, "Work laptop")
+	if got := rowWhere(t, b.passkeyList(), "On this computer"); got.Name != "Work laptop" {
+		t.Errorf("renamed row = %+v", got)
+	}
+	computerCred := devices.CredentialID(computerID)
+	if c := recordedCredential(t, s, identityID, computerCred); c.Nickname != "Work laptop" {
+		t.Errorf("admin API nickname = %q", c.Nickname)
+	}
+	out, err := runDevices(t, filepath.Join(s.dir, "tandem.db"), "--identity", identityID)
+	if err != nil || !strings.Contains(out, `"Work laptop"`) {
+		t.Errorf("tandem devices: %v\n%s", err, out)
+	}
+
+	// Bad names: the field's error, nothing stored.
+	for _, bad := range []struct{ name, want string }{
+		{"   ", "Enter a name."},
+		{strings.Repeat("x", 41), "Use 40 characters or fewer."},
+		{"tab\there", "Use letters, numbers, spaces and punctuation only."},
+		{"<b>bold</b>", "Leave out the characters < and >."},
+	} {
+		b.rename(pc.Hex, bad.name)
+		if got := b.text(`#passkey-` + pc.Hex + ` [data-testid=rename-error]`); got != bad.want {
+			t.Errorf("rename to %q: error %q, want %q", bad.name, got, bad.want)
+		}
+	}
+	if c := recordedCredential(t, s, identityID, computerCred); c.Nickname != "Work laptop" {
+		t.Errorf("bad input changed the nickname to %q", c.Nickname)
+	}
+	b.signals()
+
+	// Remove this computer's passkey: the confirmation names it, Kratos
+	// removes it, the store marks it removed, the provider is told.
+	b.leaving(func() { b.click(`#passkey-` + pc.Hex + ` [data-testid=remove]`) })
+	if h := b.text("h1"); h != "Remove “Work laptop”?" {
+		t.Errorf("confirmation heading = %q", h)
+	}
+	b.screenshot("passkeys-remove-confirm")
+	if n := b.count(`[data-testid=remove-warning]`); n != 0 {
+		t.Errorf("%d warnings for a computer passkey beside a phone one", n)
+	}
+	b.leaving(func() { b.click(`[data-testid=confirm-remove]`) })
+	b.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=passkeys]`)))
+	if rows := b.passkeyList(); len(rows) != 1 || rows[0].Hex != ph.Hex {
+		t.Fatalf("after removal the list = %+v, want only the phone", rows)
+	}
+	creds, err := s.tandem.IdentityCredentials(context.Background(), identityID)
+	if err != nil || len(creds) != 1 {
+		t.Fatalf("Kratos has %d credentials (%v), want 1", len(creds), err)
+	}
+	waitRecorded(t, s, identityID, "the removal", func(i identityInfo) bool {
+		return slices.ContainsFunc(i.Credentials, func(c devices.Credential) bool { return c.ID == computerCred && c.Removed() })
+	})
+	sig = b.signals()
+	if !slices.ContainsFunc(sig, func(c signalCall) bool { return c.Op == "unknown" && slices.Equal(c.IDs, []string{computerID}) }) ||
+		!slices.ContainsFunc(sig, func(c signalCall) bool { return c.Op == "accepted" && slices.Equal(c.IDs, []string{phoneID}) }) {
+		t.Errorf("signals after removal = %+v, want unknown [computer] and accepted [phone]", sig)
+	}
+	t.Logf("signals after removal: %+v", sig)
+
+	// The last passkey: both warnings; Kratos refuses, the page says so.
+	b.leaving(func() { b.click(`#passkey-` + ph.Hex + ` [data-testid=remove]`) })
+	if n := b.count(`[data-testid=remove-warning]`); n != 2 {
+		t.Errorf("%d warnings before removing the last (phone) passkey, want 2", n)
+	}
+	b.screenshot("passkeys-remove-last")
+	b.leaving(func() { b.click(`[data-testid=confirm-remove]`) })
+	b.waitPath("/settings")
+	msgs, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`[...document.querySelectorAll(".msg-error")].map((m) => m.textContent).join(" | ")`))
+	if msgs == "" {
+		b.fail("Kratos refused nothing visibly")
+	}
+	t.Logf("Kratos' refusal as shown: %s", msgs)
+	if creds, _ := s.tandem.IdentityCredentials(context.Background(), identityID); len(creds) != 1 {
+		t.Errorf("Kratos has %d credentials after refusing, want 1", len(creds))
+	}
+
+	// This computer's authenticator still holds the removed passkey: a
+	// sign-in with it is refused.
+	b.signOut()
+	if _, err := chromedp.Call(b.ctx, webauthn.RemoveVirtualAuthenticator, webauthn.RemoveVirtualAuthenticatorParams{AuthenticatorID: phone}); err != nil {
+		t.Fatal(err)
+	}
+	before := b.signCount(computer, "this computer")
+	b.open("/login") // autofill: the computer answers with its removed passkey
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && b.signCount(computer, "this computer") == before {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if b.signCount(computer, "this computer") == before {
+		t.Fatal("the computer's authenticator was never asked")
+	}
+	time.Sleep(time.Second)
+	if sess := b.session(); sess != nil {
+		t.Fatalf("signed in as %s with a removed passkey", sess.Identity.Email())
+	}
+}
+
+// recordedCredential is one credential from Tandem's admin API.
+func recordedCredential(t *testing.T, s *stack, identityID string, id devices.CredentialID) devices.Credential {
+	t.Helper()
+	for _, c := range s.recorded(t, identityID).Credentials {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("admin API has no credential %s", id)
+	return devices.Credential{}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// count is how many elements match a selector.
+func (b *chrome) count(sel string) int {
+	b.t.Helper()
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll(` + jsString(sel) + `).length`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return n
+}
+
+func jsString(s string) string {
+	q, _ := json.Marshal(s)
+	return string(q)
+}
+
+// TestE2EPasskeysForgedAndCrossSite: rename or remove a credential that
+// is not the identity's → 404, nothing changed; a cross-site post is
+// refused.
+func TestE2EPasskeysForgedAndCrossSite(t *testing.T) {
+	s := requireStack(t)
+	b := newBrowser(t, s, browserOptions{})
+	b.addAuthenticator(webauthn.AuthenticatorTransportCable)
+	other := newBrowser(t, s, browserOptions{})
+	other.addAuthenticator(webauthn.AuthenticatorTransportCable)
+	otherEmail := uniqueEmail(t)
+	signUpWithPasskey(other, otherEmail, "")
+	otherID := other.session().Identity.ID
+	otherCreds, err := s.tandem.IdentityCredentials(context.Background(), otherID)
+	if err != nil || len(otherCreds) != 1 {
+		t.Fatal(err)
+	}
+	otherCred, _ := devices.CredentialIDFromAdmin(otherCreds[0].ID)
+
+	signUpWithPasskey(b, uniqueEmail(t), "")
+	b.openSettings()
+	flow, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`new URL(location.href).searchParams.get("flow")`))
+	post := func(path string, form url.Values) int {
+		status, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`fetch(`+jsString(path)+`, {method: "POST", credentials: "same-origin",
+		  headers: {"Content-Type": "application/x-www-form-urlencoded"}, body: `+jsString(form.Encode())+`, redirect: "manual"}).then((r) => r.status)`,
+			chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return status
+	}
+	for _, hex := range []string{otherCred.RemoveValue(), "00ff00ff", "not-hex"} {
+		if got := post("/settings/passkeys/rename", url.Values{"flow": {flow}, "credential": {hex}, "nickname": {"mine"}}); got != http.StatusNotFound {
+			t.Errorf("rename %s: %d, want 404", hex, got)
+		}
+		b.open("/settings?flow=" + flow + "&remove=" + url.QueryEscape(hex))
+		if h := b.text("h1"); h != "Page not found" {
+			t.Errorf("remove %s: page %q, want not found", hex, h)
+		}
+	}
+	if c := recordedCredential(t, s, otherID, otherCred); c.Nickname != "" {
+		t.Errorf("another identity's passkey got the nickname %q", c.Nickname)
+	}
+	if creds, _ := s.tandem.IdentityCredentials(context.Background(), otherID); len(creds) != 1 {
+		t.Error("another identity's passkey was removed")
+	}
+
+	// A post from another site, with the victim's cookies: refused.
+	mine := b.passkeyListOrOpen()
+	cookie := b.cookieHeader()
+	for _, path := range []string{"/settings/passkeys/rename", "/settings/sessions/revoke-others"} {
+		req, _ := http.NewRequest(http.MethodPost, s.uiURL+path, strings.NewReader(url.Values{"flow": {flow}, "credential": {mine[0].Hex}, "nickname": {"pwned"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "https://evil.example")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		req.Header.Set("Cookie", cookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("cross-site POST %s: %d, want 403", path, resp.StatusCode)
+		}
+	}
+	if rows := b.passkeyListOrOpen(); rows[0].Name == "pwned" {
+		t.Error("a cross-site post renamed a passkey")
+	}
+}
+
+// passkeyListOrOpen opens the settings page and reads the list.
+func (b *chrome) passkeyListOrOpen() []passkeyListRow {
+	b.t.Helper()
+	b.openSettings()
+	return b.passkeyList()
+}
+
+// cookieHeader is the browser's cookies for the UI, as a Cookie header.
+func (b *chrome) cookieHeader() string {
+	b.t.Helper()
+	res, err := chromedp.Call(b.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{b.s.uiURL + "/"}})
+	if err != nil {
+		b.t.Fatalf("get cookies: %v", err)
+	}
+	var parts []string
+	for _, c := range res.Cookies {
+		parts = append(parts, c.Name+"="+c.Value)
+	}
+	return strings.Join(parts, "; ")
+}
