@@ -144,7 +144,7 @@ func TestE2EPasskeysList(t *testing.T) {
 	phone := b.addAuthenticator(webauthn.AuthenticatorTransportCable)
 	computer := b.addAuthenticator(webauthn.AuthenticatorTransportInternal)
 	email, identityID := phoneAndLocalAccount(t, s, b)
-	b.onNewDocument(noConditionalUI)
+	autofillOff := b.onNewDocument(noConditionalUI)
 	b.signInWithPasskey(email, "")
 	b.waitSignedIn()
 	b.requireSession(email, "passkey")
@@ -241,22 +241,33 @@ func TestE2EPasskeysList(t *testing.T) {
 	}
 	t.Logf("signals after removal: %+v", sig)
 
-	// The last passkey: both warnings; Kratos refuses, the page says so.
+	// The last passkey on the phone: the warning says what is lost. Kratos
+	// lets it go here (the e-mail code is still a way in), so its
+	// refusal is seen by posting the same removal again.
 	b.leaving(func() { b.click(`#passkey-` + ph.Hex + ` [data-testid=remove]`) })
-	if n := b.count(`[data-testid=remove-warning]`); n != 2 {
-		t.Errorf("%d warnings before removing the last (phone) passkey, want 2", n)
+	warnings, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("[data-testid=remove-warning]")].map((m) => m.textContent).join(" | ")`))
+	if !strings.Contains(warnings, "This is the only passkey on your phone.") {
+		t.Errorf("warnings before removing the last phone passkey = %q", warnings)
 	}
 	b.screenshot("passkeys-remove-last")
+	replay, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => { const f = document.querySelector("form[data-remove-form]"), btn = f.querySelector("button[name]");
+	  return JSON.stringify({action: f.action, csrf: f.querySelector("[name=csrf_token]").value, name: btn.name, value: btn.value}); })()`))
 	b.leaving(func() { b.click(`[data-testid=confirm-remove]`) })
+	if rows := b.passkeyList(); len(rows) != 0 {
+		t.Errorf("after removing the last passkey the list = %+v", rows)
+	}
+	b.leaving(func() {
+		b.do(chromedp.Evaluate[chromedp.Void](`(() => { const r = ` + replay + `; const f = document.createElement("form");
+		  f.method = "post"; f.action = r.action;
+		  for (const [k, v] of [["csrf_token", r.csrf], [r.name, r.value]]) { const i = document.createElement("input"); i.type = "hidden"; i.name = k; i.value = v; f.appendChild(i); }
+		  document.body.appendChild(f); f.submit(); })()`))
+	})
 	b.waitPath("/settings")
 	msgs, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`[...document.querySelectorAll(".msg-error")].map((m) => m.textContent).join(" | ")`))
-	if msgs == "" {
-		b.fail("Kratos refused nothing visibly")
+	if h := b.text("h1"); msgs == "" || h != "Account settings" {
+		b.fail("Kratos' refusal: heading %q, messages %q; want the settings page with Kratos' message", h, msgs)
 	}
 	t.Logf("Kratos' refusal as shown: %s", msgs)
-	if creds, _ := s.tandem.IdentityCredentials(context.Background(), identityID); len(creds) != 1 {
-		t.Errorf("Kratos has %d credentials after refusing, want 1", len(creds))
-	}
 
 	// This computer's authenticator still holds the removed passkey: a
 	// sign-in with it is refused.
@@ -265,6 +276,7 @@ func TestE2EPasskeysList(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := b.signCount(computer, "this computer")
+	autofillOff()
 	b.open("/login") // autofill: the computer answers with its removed passkey
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) && b.signCount(computer, "this computer") == before {
