@@ -313,7 +313,7 @@ func sameSet(a, b []string) bool {
 // count is how many elements match a selector.
 func (b *chrome) count(sel string) int {
 	b.t.Helper()
-	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll(` + jsString(sel) + `).length`))
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+jsString(sel)+`).length`))
 	if err != nil {
 		b.t.Fatal(err)
 	}
