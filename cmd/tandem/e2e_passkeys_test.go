@@ -414,3 +414,99 @@ func (b *chrome) cookieHeader() string {
 	}
 	return strings.Join(parts, "; ")
 }
+
+// TestE2EPasskeysAddButtons: on a desktop, "Add a passkey on your phone"
+// lands on the phone (cable), "Add a passkey to this computer" on this
+// computer (internal); the page asked with the CDA options.
+func TestE2EPasskeysAddButtons(t *testing.T) {
+	s := requireStack(t)
+	b := newBrowser(t, s, browserOptions{})
+	phone := b.addAuthenticator(webauthn.AuthenticatorTransportCable)
+	email := uniqueEmail(t)
+	signUpWithPasskey(b, email, "")
+	identityID := b.session().Identity.ID
+	computer := b.addAuthenticator(webauthn.AuthenticatorTransportInternal)
+
+	b.openSettings()
+	b.screenshot("passkeys-add")
+	b.leaving(func() { b.click(`button[data-ceremony=passkey_settings]:not([data-choice])`) })
+	if n := len(b.credentials(phone)); n != 2 {
+		t.Errorf("the phone holds %d passkeys after adding one on it, want 2", n)
+	}
+	if n := len(b.credentials(computer)); n != 0 {
+		t.Errorf("this computer holds %d passkeys after adding one on the phone", n)
+	}
+	b.openSettings()
+	b.leaving(func() { b.click(`button[data-ceremony=passkey_settings][data-choice=this_computer]`) })
+	if n := len(b.credentials(computer)); n != 1 {
+		t.Errorf("this computer holds %d passkeys after adding one to it, want 1", n)
+	}
+	info := waitRecorded(t, s, identityID, "three passkeys", func(i identityInfo) bool { return len(i.Credentials) == 3 })
+	phones := 0
+	for _, c := range info.Credentials {
+		if c.PhoneHeld {
+			phones++
+		}
+	}
+	if phones != 2 {
+		t.Errorf("%d phone-held passkeys recorded, want 2: %+v", phones, info.Credentials)
+	}
+	b.openSettings()
+	var kinds []string
+	for _, r := range b.passkeyList() {
+		kinds = append(kinds, r.Kind)
+	}
+	if !slices.Equal(kinds, []string{"phone", "phone", "computer"}) {
+		t.Errorf("list kinds = %v, want phone, phone, computer", kinds)
+	}
+}
+
+// TestE2EPasskeysSessions: two browsers signed in as one identity; the
+// list in one shows both, and signing out the other ends its session
+// (whoami 401) without touching a passkey.
+func TestE2EPasskeysSessions(t *testing.T) {
+	s := requireStack(t)
+	email, password := uniqueEmail(t), "correct horse battery staple 42"
+	a := newBrowser(t, s, browserOptions{})
+	passwordSignUp(a, email, password)
+	other := newBrowser(t, s, browserOptions{width: 390, height: 844, phone: true})
+	passwordSignIn(other, email, password)
+	other.waitSignedIn()
+	otherSess := other.session()
+
+	a.openSettings()
+	if n := a.count(`[data-session]`); n != 2 {
+		a.fail("%d sessions listed, want this one and the phone's", n)
+	}
+	device := a.text(`[data-session="` + otherSess.ID + `"] strong`)
+	if device != "Chrome on Android" {
+		t.Errorf("the other session's device = %q, want Chrome on Android", device)
+	}
+	a.screenshot("sessions")
+	a.leaving(func() { a.click(`[data-session="` + otherSess.ID + `"] [data-testid=revoke]`) })
+	if other.session() != nil {
+		t.Fatal("the revoked session still answers whoami")
+	}
+	if a.session() == nil {
+		t.Fatal("revoking the other session ended this one")
+	}
+	if n := a.count(`[data-session]`); n != 1 {
+		t.Errorf("%d sessions listed after revoking, want 1", n)
+	}
+	info := s.recorded(t, a.session().Identity.ID)
+	if !slices.ContainsFunc(info.Events, func(e devices.Event) bool { return e.Kind == devices.EventSessionRevoked }) {
+		t.Errorf("no session_revoked event among %+v", info.Events)
+	}
+
+	// Sign out everywhere else.
+	passwordSignIn(other, email, password)
+	other.waitSignedIn()
+	a.openSettings()
+	a.leaving(func() { a.click(`[data-testid=revoke-others]`) })
+	if other.session() != nil || a.session() == nil {
+		t.Fatal("sign out everywhere else: the other session lives on, or this one ended")
+	}
+	if a.count(`[data-testid=no-other-sessions]`) != 1 {
+		t.Error("the page does not say there is no other session")
+	}
+}
