@@ -156,6 +156,7 @@ func TestE2EPasskeysList(t *testing.T) {
 	b.openSettings()
 	rows := b.passkeyList()
 	b.screenshot("passkeys-list")
+	b.narrow(func() { b.screenshot("passkeys-list") })
 	if len(rows) != 2 {
 		t.Fatalf("list = %+v, want two rows", rows)
 	}
@@ -219,6 +220,7 @@ func TestE2EPasskeysList(t *testing.T) {
 		t.Errorf("confirmation heading = %q", h)
 	}
 	b.screenshot("passkeys-remove-confirm")
+	b.narrow(func() { b.screenshot("passkeys-remove-confirm") })
 	if n := b.count(`[data-testid=remove-warning]`); n != 0 {
 		t.Errorf("%d warnings for a computer passkey beside a phone one", n)
 	}
@@ -509,4 +511,18 @@ func TestE2EPasskeysSessions(t *testing.T) {
 	if a.count(`[data-testid=no-other-sessions]`) != 1 {
 		t.Error("the page does not say there is no other session")
 	}
+}
+
+// narrow runs act with the page at a phone's width (390 px), then
+// restores the desktop window.
+func (b *chrome) narrow(act func()) {
+	b.t.Helper()
+	width := b.width
+	b.do(chromedp.EmulateViewport(390, 844))
+	b.width = 390
+	defer func() {
+		b.width = width
+		b.do(chromedp.EmulateReset())
+	}()
+	act()
 }
