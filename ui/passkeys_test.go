@@ -54,7 +54,7 @@ func settingsWithPasskey(t *testing.T) (*accountKratos, string) {
 	ui := flow["ui"].(map[string]any)
 	ui["nodes"] = append(ui["nodes"].([]any), map[string]any{"type": "input", "group": "passkey",
 		"attributes": map[string]any{"name": "passkey_remove", "type": "submit", "value": hex.EncodeToString(cred), "disabled": true, "node_type": "input"},
-		"messages": []any{}, "meta": map[string]any{}})
+		"messages":   []any{}, "meta": map[string]any{}})
 	b, err := json.Marshal(flow)
 	if err != nil {
 		t.Fatal(err)
