@@ -3,6 +3,7 @@ package ui
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 
@@ -23,6 +24,9 @@ func (s *Server) buildSettings(in flowInput) (flowPage, error) {
 	if in.f.Identity != nil {
 		acct = s.loadAccount(in.c.Request.Context(), in.f.Identity.ID, in.c.GetHeader("Cookie"))
 		if err := cmp.Or(acct.kratosOK, acct.sessErr); err != nil {
+			if ctxErr := in.c.Request.Context().Err(); ctxErr != nil {
+				return flowPage{}, fmt.Errorf("list passkeys: %w", ctxErr) // the browser left
+			}
 			return flowPage{}, unavailable(err)
 		}
 		if acct.storeErr != nil {
