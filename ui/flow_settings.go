@@ -22,7 +22,7 @@ func (s *Server) buildSettings(in flowInput) (flowPage, error) {
 	var acct *account
 	var rows []passkeyRow
 	if in.f.Identity != nil {
-		acct = s.loadAccount(in.c.Request.Context(), in.f.Identity.ID, in.c.GetHeader("Cookie"))
+		acct = s.loadAccount(in.c.Request.Context(), in.f.Identity.ID, in.c.GetHeader("Cookie"), false)
 		if err := cmp.Or(acct.kratosOK, acct.sessErr); err != nil {
 			if ctxErr := in.c.Request.Context().Err(); ctxErr != nil {
 				return flowPage{}, fmt.Errorf("list passkeys: %w", ctxErr) // the browser left
@@ -71,13 +71,8 @@ func (s *Server) buildSettings(in flowInput) (flowPage, error) {
 			p.Passkeys.Notice = l.T("passkeys.store_down")
 		}
 		s.renameError(in, p.Passkeys)
-		if acct.current != nil {
-			sess := s.sessionRows(l, acct, in.dev)
-			sess.FlowID = in.f.ID
-			p.Sessions = &sess
-		}
 	}
-	p.Links = []link{{l.T("common.back_to_account"), s.path("/welcome")}}
+	p.Links = []link{{l.T("sessions.heading"), s.path("/settings/sessions")}, {l.T("common.back_to_account"), s.path("/welcome")}}
 	return p, nil
 }
 

@@ -44,10 +44,9 @@ type flowPage struct {
 	// NotNow, on a prompt's add page, answers the prompt "not now".
 	NotNow *notNowForm
 	Links  []link
-	// Passkeys and Sessions are the settings page's lists; Confirm, when
-	// set, is the whole page: the question before a removal.
+	// Passkeys is the settings page's list; Confirm, when set, is the
+	// whole page: the question before a removal.
 	Passkeys *passkeysSection
-	Sessions *sessionsSection
 	Confirm  *removeConfirm
 	Scripts  []scriptView
 	// Data is pageData as JSON for tandem.js. encoding/json escapes < > &

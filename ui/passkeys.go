@@ -37,10 +37,12 @@ type account struct {
 	sessErr  error
 }
 
-// loadAccount asks Kratos (credentials, this session, the others) and the
-// store (credentials and sign-ins) at once: the page waits for the
-// slowest, not the sum.
-func (s *Server) loadAccount(ctx context.Context, identityID, cookie string) *account {
+// loadAccount asks Kratos for the identity's credentials and the store
+// for what it knows of them at once: the page waits for the slower, not
+// the sum. With sessions, it asks Kratos for this session and the others
+// too (the sessions page; bench-ui showed the two session calls tripled
+// Kratos' work for the settings page).
+func (s *Server) loadAccount(ctx context.Context, identityID, cookie string, sessions bool) *account {
 	a := &account{}
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -51,6 +53,9 @@ func (s *Server) loadAccount(ctx context.Context, identityID, cookie string) *ac
 		}
 	})
 	wg.Go(func() {
+		if !sessions {
+			return
+		}
 		var err error
 		if a.current, err = s.kratos.Whoami(ctx, cookie); err == nil {
 			a.others, err = s.kratos.OtherSessions(ctx, cookie)
@@ -64,7 +69,7 @@ func (s *Server) loadAccount(ctx context.Context, identityID, cookie string) *ac
 	})
 	wg.Go(func() {
 		a.stored, a.storeErr = s.store.ListCredentials(ctx, identityID, devices.CredentialFilter{IncludeRemoved: true})
-		if a.storeErr == nil {
+		if a.storeErr == nil && sessions {
 			a.events, a.storeErr = s.store.ListEvents(ctx, devices.EventFilter{IdentityID: identityID,
 				Kinds: []devices.EventKind{devices.EventLogin, devices.EventRegistration}})
 		}
@@ -224,7 +229,6 @@ type sessionRow struct {
 type sessionsSection struct {
 	Current sessionRow
 	Others  []sessionRow
-	FlowID  string
 }
 
 // sessionRows words the sessions, joined with Tandem's record of each

@@ -128,13 +128,13 @@ func (s *Server) handleRevokeSession(c *gin.Context) error {
 		return err
 	}
 	s.recordRevocation(c, sess, devices.EventKey{Point: "ui-revoke", FlowID: uuid.NewString(), Nonce: target}, false)
-	s.redirect(c, s.backToSettings(form, nil)+"#sessions-heading")
+	s.redirect(c, s.path("/settings/sessions"))
 	return nil
 }
 
 // handleRevokeOthers signs out every other session.
 func (s *Server) handleRevokeOthers(c *gin.Context) error {
-	form, sess, err := s.accountForm(c)
+	_, sess, err := s.accountForm(c)
 	if err != nil || sess == nil {
 		return err
 	}
@@ -142,7 +142,7 @@ func (s *Server) handleRevokeOthers(c *gin.Context) error {
 		return err
 	}
 	s.recordRevocation(c, sess, devices.EventKey{Point: "ui-revoke-others", FlowID: uuid.NewString()}, true)
-	s.redirect(c, s.backToSettings(form, nil)+"#sessions-heading")
+	s.redirect(c, s.path("/settings/sessions"))
 	return nil
 }
 
@@ -158,4 +158,35 @@ func (s *Server) recordRevocation(c *gin.Context, sess *kratosext.Session, key d
 
 func notFound(err error) error {
 	return &httpError{Status: http.StatusNotFound, Heading: "error.not_found.title", Message: "error.not_found.message", Err: err}
+}
+
+// handleSessions is "Where you're signed in": this session and the
+// identity's others, from Kratos, each with how it signed in from
+// Tandem's record.
+func (s *Server) handleSessions(c *gin.Context) error {
+	ctx := c.Request.Context()
+	sess, err := s.kratos.Whoami(ctx, c.GetHeader("Cookie"))
+	switch {
+	case errors.Is(err, kratosext.ErrNoSession):
+		s.redirect(c, s.kratos.BrowserFlowURL(kratosext.Login, url.Values{"return_to": {s.abs("/settings/sessions")}}))
+		return nil
+	case err != nil:
+		return unavailable(err)
+	}
+	a := &account{current: sess}
+	if a.others, err = s.kratos.OtherSessions(ctx, c.GetHeader("Cookie")); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("list sessions: %w", ctx.Err())
+		}
+		return unavailable(err)
+	}
+	a.events, err = s.store.ListEvents(ctx, devices.EventFilter{IdentityID: sess.Identity.ID,
+		Kinds: []devices.EventKind{devices.EventLogin, devices.EventRegistration}})
+	if err != nil {
+		// The sessions are Kratos'; only how each signed in is lost.
+		s.logger.WarnContext(ctx, "sessions: the store cannot say how each signed in", "identity_id", sess.Identity.ID, "err", err)
+	}
+	l := s.localeOf(c)
+	page := s.sessionRows(l, a, s.device(c))
+	return s.render(c, http.StatusOK, "sessions", l.T("sessions.heading"), page)
 }

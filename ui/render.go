@@ -18,7 +18,7 @@ import (
 
 // pages are the page templates; each is parsed with the layout and the
 // partials into its own set, once, at start.
-var pages = []string{"flow", "welcome", "error", "prompt", "consent", "logout"}
+var pages = []string{"flow", "welcome", "error", "prompt", "consent", "logout", "sessions"}
 
 // parseTemplates parses each page with the layout and partials. The one
 // function the templates call, path, puts a link under the UI's base path.

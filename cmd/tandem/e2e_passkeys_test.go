@@ -396,6 +396,14 @@ func TestE2EPasskeysForgedAndCrossSite(t *testing.T) {
 	}
 }
 
+// openSessions opens "Where you're signed in" from the settings page.
+func (b *chrome) openSessions() {
+	b.t.Helper()
+	b.openSettings()
+	b.leaving(func() { b.click(`a[href$="/settings/sessions"]`) })
+	b.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid=sessions]`)))
+}
+
 // passkeyListOrOpen opens the settings page and reads the list.
 func (b *chrome) passkeyListOrOpen() []passkeyListRow {
 	b.t.Helper()
@@ -476,7 +484,7 @@ func TestE2EPasskeysSessions(t *testing.T) {
 	other.waitSignedIn()
 	otherSess := other.session()
 
-	a.openSettings()
+	a.openSessions()
 	if n := a.count(`[data-session]`); n != 2 {
 		a.fail("%d sessions listed, want this one and the phone's", n)
 	}
@@ -503,7 +511,7 @@ func TestE2EPasskeysSessions(t *testing.T) {
 	// Sign out everywhere else.
 	passwordSignIn(other, email, password)
 	other.waitSignedIn()
-	a.openSettings()
+	a.openSessions()
 	a.leaving(func() { a.click(`[data-testid=revoke-others]`) })
 	if other.session() != nil || a.session() == nil {
 		t.Fatal("sign out everywhere else: the other session lives on, or this one ended")
