@@ -493,6 +493,8 @@ func TestE2EPasskeysSessions(t *testing.T) {
 		t.Errorf("the other session's device = %q, want Chrome on Android", device)
 	}
 	a.screenshot("sessions")
+	other.openSessions()
+	other.screenshot("sessions")
 	a.leaving(func() { a.click(`[data-session="` + otherSess.ID + `"] [data-testid=revoke]`) })
 	if other.session() != nil {
 		t.Fatal("the revoked session still answers whoami")
