@@ -32,7 +32,7 @@ func (s *Server) buildSettings(in flowInput) (flowPage, error) {
 		if acct.storeErr != nil {
 			s.logger.WarnContext(in.c.Request.Context(), "settings: the store cannot describe the passkeys", "identity_id", in.f.Identity.ID,
 				"err", errors.Join(errStoreDown, acct.storeErr))
-			acct.stored, acct.events = nil, nil
+			acct.stored, acct.events, acct.devices = nil, nil, nil
 		}
 		rows = s.passkeyRows(l, acct, in.dev.ID, s.now())
 		for i := range rows {

@@ -31,6 +31,7 @@ type account struct {
 	kratosOK error
 	stored   []devices.Credential
 	events   []devices.Event
+	devices  []devices.LinkedDevice
 	storeErr error
 	current  *kratosext.Session
 	others   []kratosext.SessionSummary
@@ -69,9 +70,12 @@ func (s *Server) loadAccount(ctx context.Context, identityID, cookie string, ses
 	})
 	wg.Go(func() {
 		a.stored, a.storeErr = s.store.ListCredentials(ctx, identityID, devices.CredentialFilter{IncludeRemoved: true})
-		if a.storeErr == nil && sessions {
+		if a.storeErr == nil {
 			a.events, a.storeErr = s.store.ListEvents(ctx, devices.EventFilter{IdentityID: identityID,
 				Kinds: []devices.EventKind{devices.EventLogin, devices.EventRegistration}})
+		}
+		if a.storeErr == nil {
+			a.devices, a.storeErr = s.store.ListDevices(ctx, identityID)
 		}
 	})
 	wg.Wait()
@@ -126,6 +130,7 @@ func (s *Server) passkeyRows(l *locale.Locale, a *account, deviceID string, now 
 	for _, c := range a.stored {
 		stored[c.ID] = c
 	}
+	usedOn := lastUsedOn(l, a)
 	rows := make([]passkeyRow, 0, len(a.kratos))
 	for _, k := range a.kratos {
 		id, err := devices.CredentialIDFromAdmin(k.ID)
@@ -140,7 +145,9 @@ func (s *Server) passkeyRows(l *locale.Locale, a *account, deviceID string, now 
 			known = false
 		}
 		c.BackupEligible, c.BackupState = k.BackupEligible, k.BackupState
-		rows = append(rows, s.passkeyRow(l, c, k, known, deviceID, now))
+		r := s.passkeyRow(l, c, k, known, deviceID, now)
+		r.LastUsed = lastUsed(l, c, deviceID, usedOn[c.ID], now)
+		rows = append(rows, r)
 	}
 	slices.SortStableFunc(rows, func(x, y passkeyRow) int {
 		if x.PhoneHeld != y.PhoneHeld {
@@ -176,20 +183,52 @@ func (s *Server) passkeyRow(l *locale.Locale, c devices.Credential, k kratosext.
 	} else {
 		r.Created = l.Format("passkeys.created", map[string]any{"Date": date})
 	}
-	switch {
-	case c.LastUsedAt.IsZero():
-		r.LastUsed = l.T("passkeys.used.never")
-	case c.LastUsedVia == devices.ViaHybrid:
-		r.LastUsed = l.Format("passkeys.used.phone", map[string]any{"Ago": l.Ago(c.LastUsedAt, now)})
-	case c.LastUsedVia == devices.ViaLocal && c.CreatedDeviceID == deviceID && deviceID != "":
-		r.LastUsed = l.Format("passkeys.used.here", map[string]any{"Ago": l.Ago(c.LastUsedAt, now)})
-	default:
-		r.LastUsed = l.Format("passkeys.used.there", map[string]any{"Ago": l.Ago(c.LastUsedAt, now)})
-	}
 	if c.UseCount > 0 {
 		r.Uses = l.Plural("passkeys.uses", int(c.UseCount), nil)
 	}
 	return r
+}
+
+// lastUsed says when and how a credential last signed in: through the
+// phone (from which browser), on this computer, or on another device.
+func lastUsed(l *locale.Locale, c devices.Credential, deviceID, usedOn string, now time.Time) string {
+	if c.LastUsedAt.IsZero() {
+		return l.T("passkeys.used.never")
+	}
+	words := map[string]any{"Ago": l.Ago(c.LastUsedAt, now), "Device": usedOn}
+	switch {
+	case c.LastUsedVia == devices.ViaHybrid && usedOn != "":
+		return l.Format("passkeys.used.phone_from", words)
+	case c.LastUsedVia == devices.ViaHybrid:
+		return l.Format("passkeys.used.phone", words)
+	case c.LastUsedVia == devices.ViaLocal && c.CreatedDeviceID == deviceID && deviceID != "":
+		return l.Format("passkeys.used.here", words)
+	case usedOn != "":
+		return l.Format("passkeys.used.on", words)
+	}
+	return l.Format("passkeys.used.there", words)
+}
+
+// lastUsedOn names, for each credential, the browser of its latest
+// sign-in in Tandem's record ("Chrome on Windows"): the login events,
+// newest first, joined with the identity's devices.
+func lastUsedOn(l *locale.Locale, a *account) map[devices.CredentialID]string {
+	names := make(map[string]string, len(a.devices))
+	for _, d := range a.devices {
+		if d.Device.Browser != "" && d.Device.OS != "" {
+			names[d.Device.ID] = l.Format("passkeys.browser_on_os", map[string]any{"Browser": d.Device.Browser, "OS": d.Device.OS})
+		}
+	}
+	out := map[devices.CredentialID]string{}
+	for _, e := range a.events {
+		if e.Kind != devices.EventLogin || e.CredentialID == "" {
+			continue
+		}
+		if _, seen := out[e.CredentialID]; !seen {
+			out[e.CredentialID] = names[e.DeviceID]
+		}
+	}
+	return out
 }
 
 // where says in plain words where a credential lives, and which icon

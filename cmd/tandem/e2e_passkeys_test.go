@@ -169,7 +169,7 @@ func TestE2EPasskeysList(t *testing.T) {
 			t.Errorf("row %+v: want the AAGUID's provider name and the creation date and device", r)
 		}
 	}
-	if !strings.HasPrefix(ph.Used, "Last used just now, through your phone") || !strings.HasSuffix(ph.Used, "· 1 sign-in") {
+	if !strings.HasPrefix(ph.Used, "Last used just now, through your phone from Chrome on Linux") || !strings.HasSuffix(ph.Used, "· 1 sign-in") {
 		t.Errorf("phone row last used = %q", ph.Used)
 	}
 	if !strings.HasPrefix(pc.Used, "Not used to sign in yet") {
