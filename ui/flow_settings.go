@@ -66,6 +66,10 @@ func (s *Server) buildSettings(in flowInput) (flowPage, error) {
 	}
 	p.Heading, p.Lead = l.T("settings.heading"), l.T("settings.lead")
 	if acct != nil {
+		if p.Primary != nil {
+			// Below "Your passkeys", the section is what it does.
+			p.Primary.Title = l.T("passkeys.add_title")
+		}
 		p.Passkeys = &passkeysSection{Rows: rows, FlowID: in.f.ID}
 		if acct.storeErr != nil {
 			p.Passkeys.Notice = l.T("passkeys.store_down")
