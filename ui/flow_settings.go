@@ -19,33 +19,13 @@ func (s *Server) buildSettings(in flowInput) (flowPage, error) {
 		return s.buildSettingsAdd(in, mode)
 	}
 	l := in.l
-	var acct *account
-	var rows []passkeyRow
+	var list *passkeysSection
 	if in.f.Identity != nil {
-		acct = s.loadAccount(in.c.Request.Context(), in.f.Identity.ID, in.c.GetHeader("Cookie"), false)
-		if err := cmp.Or(acct.kratosOK, acct.sessErr); err != nil {
-			if ctxErr := in.c.Request.Context().Err(); ctxErr != nil {
-				return flowPage{}, fmt.Errorf("list passkeys: %w", ctxErr) // the browser left
-			}
-			return flowPage{}, unavailable(err)
+		var confirm *flowPage
+		var err error
+		if list, confirm, err = s.passkeysOf(&in); err != nil || confirm != nil {
+			return deref(confirm), err
 		}
-		if acct.storeErr != nil {
-			s.logger.WarnContext(in.c.Request.Context(), "settings: the store cannot describe the passkeys", "identity_id", in.f.Identity.ID,
-				"err", errors.Join(errStoreDown, acct.storeErr))
-			acct.stored, acct.events, acct.devices = nil, nil, nil
-		}
-		rows = s.passkeyRows(l, acct, in.dev.ID, s.now())
-		for i := range rows {
-			rows[i].RemoveHref = s.path("/settings") + "?" + url.Values{"flow": {in.f.ID}, "remove": {rows[i].Hex}}.Encode()
-		}
-		if hexID := in.c.Query("remove"); hexID != "" {
-			conf, err := s.confirmRemoval(l, in.f, rows, hexID, otherWaysToSignIn(in.f, hexID))
-			if err != nil {
-				return flowPage{}, err
-			}
-			return flowPage{Kind: "settings-remove", Heading: conf.Heading, Confirm: conf}, nil
-		}
-		in.signal = signals(acct, rpIDOf(in.ceremonies), s.now())
 	}
 	// The list above replaces Kratos' own remove buttons.
 	in.f.UI.Nodes = slices.DeleteFunc(in.f.UI.Nodes, func(n kratosext.Node) bool {
@@ -65,19 +45,57 @@ func (s *Server) buildSettings(in flowInput) (flowPage, error) {
 		p.Primary.ThisComputerCeremony = string(kratosext.PasskeySettings)
 	}
 	p.Heading, p.Lead = l.T("settings.heading"), l.T("settings.lead")
-	if acct != nil {
-		if p.Primary != nil {
-			// Below "Your passkeys", the section is what it does.
-			p.Primary.Title = l.T("passkeys.add_title")
-		}
-		p.Passkeys = &passkeysSection{Rows: rows, FlowID: in.f.ID}
-		if acct.storeErr != nil {
-			p.Passkeys.Notice = l.T("passkeys.store_down")
-		}
-		s.renameError(in, p.Passkeys)
+	if list != nil && p.Primary != nil {
+		// Below "Your passkeys", the section is what it does.
+		p.Primary.Title = l.T("passkeys.add_title")
 	}
+	p.Passkeys = list
 	p.Links = []link{{l.T("sessions.heading"), s.path("/settings/sessions")}, {l.T("common.back_to_account"), s.path("/welcome")}}
 	return p, nil
+}
+
+// passkeysOf builds "Your passkeys" for the flow's identity, and sets the
+// page's Signal API data. With remove=<hex> it returns the question
+// before that removal instead, the whole page.
+func (s *Server) passkeysOf(in *flowInput) (*passkeysSection, *flowPage, error) {
+	ctx, l := in.c.Request.Context(), in.l
+	acct := s.loadAccount(ctx, in.f.Identity.ID, in.c.GetHeader("Cookie"), false)
+	if err := cmp.Or(acct.kratosOK, acct.sessErr); err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, fmt.Errorf("list passkeys: %w", ctx.Err()) // the browser left
+		}
+		return nil, nil, unavailable(err)
+	}
+	if acct.storeErr != nil {
+		s.logger.WarnContext(ctx, "settings: the store cannot describe the passkeys", "identity_id", in.f.Identity.ID,
+			"err", errors.Join(errStoreDown, acct.storeErr))
+		acct.stored, acct.events, acct.devices = nil, nil, nil
+	}
+	rows := s.passkeyRows(l, acct, in.dev.ID, s.now())
+	for i := range rows {
+		rows[i].RemoveHref = s.path("/settings") + "?" + url.Values{"flow": {in.f.ID}, "remove": {rows[i].Hex}}.Encode()
+	}
+	if hexID := in.c.Query("remove"); hexID != "" {
+		conf, err := s.confirmRemoval(l, in.f, rows, hexID, otherWaysToSignIn(in.f, hexID))
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, &flowPage{Kind: "settings-remove", Heading: conf.Heading, Confirm: conf}, nil
+	}
+	in.signal = signals(acct, rpIDOf(in.ceremonies), s.now())
+	list := &passkeysSection{Rows: rows, FlowID: in.f.ID}
+	if acct.storeErr != nil {
+		list.Notice = l.T("passkeys.store_down")
+	}
+	s.renameError(*in, list)
+	return list, nil, nil
+}
+
+func deref(p *flowPage) flowPage {
+	if p == nil {
+		return flowPage{}
+	}
+	return *p
 }
 
 // rpIDOf is the relying party the settings flow registers passkeys for.
