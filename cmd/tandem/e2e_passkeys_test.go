@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
@@ -535,4 +536,43 @@ func (b *chrome) narrow(act func()) {
 		b.do(chromedp.EmulateReset())
 	}()
 	act()
+}
+
+// TestE2EPasskeysWithoutJavaScript: the list, rename and removal are
+// plain forms: with scripts off (after a sign-up that needed them), they
+// work.
+func TestE2EPasskeysWithoutJavaScript(t *testing.T) {
+	s := requireStack(t)
+	b := newBrowser(t, s, browserOptions{})
+	b.addAuthenticator(webauthn.AuthenticatorTransportCable)
+	signUpWithPasskey(b, uniqueEmail(t), "")
+	identityID := b.session().Identity.ID
+	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatal(err)
+	}
+	b.openSettings()
+	b.noScriptRan("settings")
+	rows := b.passkeyList() // CDP's evaluation runs with page scripts off
+	if len(rows) != 1 {
+		t.Fatalf("list = %+v", rows)
+	}
+	b.leaving(func() {
+		b.click(`#passkey-` + rows[0].Hex + ` details.rename > summary`)
+		b.fill(`#nick-`+rows[0].Hex, "My phone")
+		b.click(`#passkey-` + rows[0].Hex + ` details.rename button[type=submit]`)
+	})
+	if got := b.passkeyList(); got[0].Name != "My phone" {
+		t.Errorf("renamed without scripts: %+v", got)
+	}
+	b.leaving(func() { b.click(`#passkey-` + rows[0].Hex + ` [data-testid=remove]`) })
+	b.leaving(func() { b.click(`[data-testid=confirm-remove]`) })
+	b.noScriptRan("settings after the removal")
+	if got := b.passkeyList(); len(got) != 0 {
+		t.Errorf("removed without scripts, the list still has %+v", got)
+	}
+	waitRecorded(t, s, identityID, "the removal", func(i identityInfo) bool { return len(i.Credentials) == 1 && i.Credentials[0].Removed() })
+	b.leaving(func() { b.click(`a[href$="/settings/sessions"]`) })
+	if b.count(`[data-testid=no-other-sessions]`) != 1 {
+		t.Error("the sessions page without scripts does not list this session alone")
+	}
 }
