@@ -245,6 +245,18 @@ type Credential struct {
 	// hooks trust a recorded credential without asking Kratos again only
 	// for a while after it.
 	VerifiedAt time.Time `json:"verified_at,omitzero"`
+	// Nickname is the name the person gave it on the passkeys page (see
+	// CheckNickname); empty when none. Tandem's own: Kratos never sees it.
+	Nickname string `json:"nickname,omitempty"`
+}
+
+// Name is what a person reads for the credential: the nickname when set,
+// else the provider's name.
+func (c Credential) Name() string {
+	if c.Nickname != "" {
+		return c.Nickname
+	}
+	return c.ProviderName
 }
 
 // Removed reports whether Kratos no longer has the credential.
@@ -278,6 +290,12 @@ const (
 	EventPromptSnoozed     EventKind = "prompt_snoozed"
 	EventPromptRefused     EventKind = "prompt_refused"
 	EventCredentialRemoved EventKind = "credential_removed"
+	// EventCredentialRenamed: the person set a nickname (Naming).
+	EventCredentialRenamed EventKind = "credential_renamed"
+	// EventSessionRevoked and EventSessionsRevoked: the person ended one
+	// other session, or all others (Revocation).
+	EventSessionRevoked  EventKind = "session_revoked"
+	EventSessionsRevoked EventKind = "sessions_revoked"
 )
 
 func (k EventKind) isPrompt() bool {

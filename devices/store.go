@@ -184,6 +184,15 @@ type Store interface {
 	// the ids it marked. Calling it again with the same set changes nothing
 	// but VerifiedAt.
 	ReconcileCredentials(ctx context.Context, identityID string, current []CredentialID) ([]CredentialID, error)
+	// NameCredential sets a credential's nickname and records a
+	// credential_renamed event in one transaction. A key recorded before
+	// gives Duplicate and writes nothing. Returns ErrInvalid for a bad
+	// nickname (see CheckNickname) and ErrNotFound if the credential is
+	// not the identity's or is removed; either way nothing is written.
+	NameCredential(ctx context.Context, n Naming) (Recorded, error)
+	// RecordRevocation records a session_revoked or sessions_revoked
+	// event. A key recorded before gives Duplicate and writes nothing.
+	RecordRevocation(ctx context.Context, r Revocation) (Recorded, error)
 	// GetCredential returns ErrNotFound if the id was never recorded.
 	GetCredential(ctx context.Context, id CredentialID) (Credential, error)
 	// ListCredentials returns the identity's credentials, oldest first.

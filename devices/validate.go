@@ -339,7 +339,8 @@ func (f EventFilter) Normalize() (EventFilter, error) {
 
 func (k EventKind) check() error {
 	switch k {
-	case EventRegistration, EventLogin, EventSettings, EventCredentialRemoved:
+	case EventRegistration, EventLogin, EventSettings, EventCredentialRemoved,
+		EventCredentialRenamed, EventSessionRevoked, EventSessionsRevoked:
 		return nil
 	}
 	if k.isPrompt() {

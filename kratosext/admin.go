@@ -2,6 +2,7 @@ package kratosext
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,11 @@ type WebAuthnCredential struct {
 	IsPasswordless bool
 	BackupEligible bool
 	BackupState    bool
+	// UserHandle is the WebAuthn user handle Kratos gave the identity for
+	// this credential type, base64url as the browser shows it (user.id):
+	// what the WebAuthn Signal API names the account by. Empty if Kratos
+	// reports none.
+	UserHandle string
 }
 
 // ErrIdentityNotFound means Kratos has no such identity.
@@ -58,6 +64,8 @@ func (c *Client) IdentityCredentials(ctx context.Context, identityID string) ([]
 			continue
 		}
 		var cfg struct {
+			// UserHandle is []byte in Kratos: standard base64 in JSON.
+			UserHandle  []byte `json:"user_handle"`
 			Credentials []struct {
 				ID             string    `json:"id"`
 				DisplayName    string    `json:"display_name"`
@@ -77,6 +85,9 @@ func (c *Client) IdentityCredentials(ctx context.Context, identityID string) ([]
 		}
 		for _, k := range cfg.Credentials {
 			w := WebAuthnCredential{Type: typ, ID: k.ID, DisplayName: k.DisplayName, AddedAt: k.AddedAt, IsPasswordless: k.IsPasswordless}
+			if len(cfg.UserHandle) > 0 {
+				w.UserHandle = base64.RawURLEncoding.EncodeToString(cfg.UserHandle)
+			}
 			if k.Authenticator != nil {
 				w.AAGUID = k.Authenticator.AAGUID
 			}

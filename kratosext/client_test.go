@@ -299,7 +299,7 @@ func TestIdentityCredentials(t *testing.T) {
 	}
 	want := []kratosext.WebAuthnCredential{
 		{Type: "passkey", ID: base64.StdEncoding.EncodeToString(pkRaw), AAGUID: aaguid, AddedAt: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC),
-			IsPasswordless: true, BackupEligible: true, BackupState: true},
+			IsPasswordless: true, BackupEligible: true, BackupState: true, UserHandle: base64.RawURLEncoding.EncodeToString([]byte("handle"))},
 		{Type: "webauthn", ID: base64.StdEncoding.EncodeToString(keyRaw), AAGUID: "AAAAAAAAAAAAAAAAAAAAAA==", DisplayName: "My key",
 			AddedAt: time.Date(2025, 3, 2, 8, 0, 0, 0, time.UTC)},
 	}

@@ -195,3 +195,17 @@ func (st *store) DeleteUnusedDevices(ctx context.Context, before time.Time) (int
 	st.observe("delete_unused_devices", start, err)
 	return n, err
 }
+
+func (st *store) NameCredential(ctx context.Context, n devices.Naming) (devices.Recorded, error) {
+	start := time.Now()
+	rec, err := st.s.NameCredential(ctx, n)
+	st.observe("name_credential", start, err)
+	return rec, err
+}
+
+func (st *store) RecordRevocation(ctx context.Context, r devices.Revocation) (devices.Recorded, error) {
+	start := time.Now()
+	rec, err := st.s.RecordRevocation(ctx, r)
+	st.observe("record_revocation", start, err)
+	return rec, err
+}

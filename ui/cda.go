@@ -129,12 +129,26 @@ func addPrompt(f *kratosext.Flow) (kind devices.PromptKind, next string, ok bool
 
 // planSettingsAdd sets the settings passkey ceremony for an add mode:
 // this computer's own authenticator, or a phone over hybrid.
-func planSettingsAdd(mode string, ceremonies map[kratosext.CeremonyKind]*kratosext.Ceremony) {
+//
+// Without a mode (the settings page), a desktop adds a passkey on the
+// phone, and on this computer only by the secondary choice; a phone adds
+// one on itself. Kratos' hard-coded platform attachment never reaches a
+// desktop's browser unasked.
+func planSettingsAdd(mode string, mobile bool, ceremonies map[kratosext.CeremonyKind]*kratosext.Ceremony) {
 	cer := ceremonies[kratosext.PasskeySettings]
 	if cer == nil {
 		return
 	}
 	switch mode {
+	case "":
+		// The settings page itself: CDA-first on every device.
+		cer.Plan = createPlan(&devices.CreateRequest{Attachment: devices.AttachmentCrossPlatform, Hints: []devices.Hint{devices.HintHybrid}})
+		cer.Choices = map[string]*kratosext.Plan{choiceThisComputer: createPlan(&devices.CreateRequest{
+			Attachment: devices.AttachmentPlatform, Hints: []devices.Hint{devices.HintClientDevice}})}
+		if mobile {
+			// A phone is its own phone.
+			cer.Plan, cer.Choices = cer.Choices[choiceThisComputer], nil
+		}
 	case addThisComputer:
 		cer.Plan = createPlan(&devices.CreateRequest{Attachment: devices.AttachmentPlatform, Hints: []devices.Hint{devices.HintClientDevice}})
 	case addPhone:

@@ -42,9 +42,13 @@ type flowPage struct {
 	// OpenAnother keeps "another way" open: one of its methods failed.
 	OpenAnother bool
 	// NotNow, on a prompt's add page, answers the prompt "not now".
-	NotNow  *notNowForm
-	Links   []link
-	Scripts []scriptView
+	NotNow *notNowForm
+	Links  []link
+	// Passkeys is the settings page's list; Confirm, when set, is the
+	// whole page: the question before a removal.
+	Passkeys *passkeysSection
+	Confirm  *removeConfirm
+	Scripts  []scriptView
 	// Data is pageData as JSON for tandem.js. encoding/json escapes < > &
 	// (and U+2028/9), so it cannot close the <script> element it sits in.
 	Data template.JS
@@ -96,6 +100,9 @@ type pageData struct {
 	Login *loginPlan `json:"login,omitempty"`
 	// API is where tandem.js posts (under the UI's base path).
 	API string `json:"api"`
+	// Signal is what the settings page tells the browser's passkey
+	// provider (WebAuthn Signal API).
+	Signal *signalData `json:"signal,omitempty"`
 }
 
 type deviceView struct {
@@ -112,6 +119,7 @@ type flowInput struct {
 	dev        devices.Device
 	login      *loginPlan
 	l          *locale.Locale
+	signal     *signalData
 }
 
 // arrangement says how a builder wants the flow's nodes laid out.
@@ -154,7 +162,7 @@ func (s *Server) assemble(in flowInput, a arrangement) (flowPage, error) {
 		Collapse: a.collapse && l.Primary != nil,
 	}
 	data, err := json.Marshal(pageData{Flow: string(in.kind), FlowID: in.f.ID, Ceremonies: in.ceremonies,
-		Device: &deviceView{Class: in.dev.Class, Capabilities: in.dev.Capabilities}, Login: in.login, API: s.path("/api")})
+		Device: &deviceView{Class: in.dev.Class, Capabilities: in.dev.Capabilities}, Login: in.login, API: s.path("/api"), Signal: in.signal})
 	if err != nil {
 		return flowPage{}, fmt.Errorf("encode page data: %w", err)
 	}

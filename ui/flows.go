@@ -71,7 +71,7 @@ func (s *Server) handleFlow(kind kratosext.FlowKind) handlerFunc {
 		case kratosext.Registration:
 			planSignUp(in.dev, in.ceremonies)
 		case kratosext.Settings:
-			planSettingsAdd(addMode(f), in.ceremonies)
+			planSettingsAdd(addMode(f), in.dev.Class.Mobile(), in.ceremonies)
 		case kratosext.Login:
 			in.login = s.planLogin(f, in.dev, in.ceremonies)
 			if f.Refresh && f.RequestedAAL != "aal2" {

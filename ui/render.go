@@ -12,16 +12,18 @@ import (
 	"sync"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/tandemauth/tandem/ui/locale"
 )
 
 // pages are the page templates; each is parsed with the layout and the
 // partials into its own set, once, at start.
-var pages = []string{"flow", "welcome", "error", "prompt", "consent", "logout"}
+var pages = []string{"flow", "welcome", "error", "prompt", "consent", "logout", "sessions"}
 
 // parseTemplates parses each page with the layout and partials. The one
 // function the templates call, path, puts a link under the UI's base path.
 func (s *Server) parseTemplates(fsys fs.FS) (map[string]*template.Template, error) {
-	funcs := template.FuncMap{"path": s.path}
+	funcs := template.FuncMap{"path": s.path, "account": accountOf}
 	out := make(map[string]*template.Template, len(pages))
 	for _, p := range pages {
 		t, err := template.New(p).Funcs(funcs).ParseFS(fsys,
@@ -52,6 +54,15 @@ func assetVersions(fsys fs.FS) (map[string]string, error) {
 	})
 	return out, err
 }
+
+// accountView hands a settings section and the page's locale to its
+// template (a template takes one argument).
+type accountView struct {
+	L       *locale.Locale
+	Section any
+}
+
+func accountOf(l *locale.Locale, section any) accountView { return accountView{L: l, Section: section} }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 

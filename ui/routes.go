@@ -59,6 +59,11 @@ func (s *Server) routes() (*gin.Engine, error) {
 	pages.GET("/continue", s.wrap(s.handleContinue))
 	// The prompts' answers: a form post from the prompt /continue shows.
 	pages.POST("/prompt", s.wrap(s.handlePromptAnswer))
+	// The settings page's own forms (the passkeys and sessions lists).
+	pages.GET("/settings/sessions", s.wrap(s.handleSessions))
+	pages.POST("/settings/passkeys/rename", s.wrap(s.handleRename))
+	pages.POST("/settings/sessions/revoke", s.wrap(s.handleRevokeSession))
+	pages.POST("/settings/sessions/revoke-others", s.wrap(s.handleRevokeOthers))
 	pages.GET("/error", s.wrap(s.handleError))
 	if s.hydra != nil {
 		// Ory Hydra's consent and logout pages (its login page is /login).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -76,21 +77,31 @@ func writeDevicesJSON(w io.Writer, identity string, creds []devices.Credential, 
 	return enc.Encode(devicesReport{IdentityID: identity, Credentials: creds, Devices: linked})
 }
 
+// nickname quotes the name the person gave a passkey (it may hold
+// spaces), or "-".
+func nickname(cr devices.Credential) string {
+	if cr.Nickname == "" {
+		return "-"
+	}
+	return strconv.Quote(cr.Nickname)
+}
+
 func writeDevicesTables(w io.Writer, identity string, creds []devices.Credential, linked []devices.LinkedDevice) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Passkeys of identity %s\n", identity)
 	if len(creds) == 0 {
 		fmt.Fprintln(tw, "  (none recorded)")
 	} else {
-		fmt.Fprintln(tw, "ID\tTYPE\tPROVIDER\tHELD BY\tTRANSPORTS\tCREATED ON\tCREATED\tLAST USED\tVIA\tUSES\tSTATUS")
+		fmt.Fprintln(tw, "ID\tTYPE\tPROVIDER\tHELD BY\tTRANSPORTS\tCREATED ON\tCREATED\tLAST USED\tVIA\tUSES\tSTATUS\tNICKNAME")
 		for _, cr := range creds {
 			status := "active"
 			if cr.Removed() {
 				status = "removed " + tableTime(cr.RemovedAt)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n",
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n",
 				shortID(string(cr.ID)), cr.Type, cr.ProviderName, heldBy(cr), dashIfEmpty(strings.Join(cr.Transports, ",")),
-				createdOn(cr), tableTime(cr.CreatedAt), tableTime(cr.LastUsedAt), dashIfEmpty(string(cr.LastUsedVia)), cr.UseCount, status)
+				createdOn(cr), tableTime(cr.CreatedAt), tableTime(cr.LastUsedAt), dashIfEmpty(string(cr.LastUsedVia)), cr.UseCount, status,
+				nickname(cr))
 		}
 	}
 	fmt.Fprintf(tw, "\nDevices of identity %s\n", identity)

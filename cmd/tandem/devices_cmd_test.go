@@ -97,7 +97,7 @@ func TestDevicesCmdTable(t *testing.T) {
 	if want := "passkey Google Password Manager phone ble,hybrid desktop (macOS, Chrome)"; !strings.Contains(strings.Join(phone, " "), want) {
 		t.Errorf("phone passkey row %v lacks %q", phone, want)
 	}
-	if got := strings.Join(phone[len(phone)-4:], " "); !strings.HasSuffix(got, "hybrid 1 active") {
+	if got := strings.Join(phone[len(phone)-5:], " "); !strings.HasSuffix(got, "hybrid 1 active -") {
 		t.Errorf("phone passkey row ends %q, want via hybrid, 1 use, active", got)
 	}
 	headerLine, phoneLine := lines[1], lines[2]

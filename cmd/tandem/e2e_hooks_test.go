@@ -120,17 +120,18 @@ func TestE2EHooksSettingsAddAndRemove(t *testing.T) {
 
 	b.open("/settings")
 	b.waitPath("/settings")
-	b.click(`button[data-ceremony=passkey_settings]`)
+	b.click(`button[data-ceremony=passkey_settings][data-choice=this_computer]`)
 	b.waitPath("/settings")
-	b.text(`button[name=passkey_remove]`)
+	b.text(`[data-passkey] [data-testid=remove]`)
 	info := waitRecorded(t, s, id, "the added passkey", func(i identityInfo) bool { return len(i.Credentials) == 1 })
 	if c := onlyCredential(t, info); c.Removed() || c.Attachment != devices.AttachmentPlatform {
 		t.Fatalf("added passkey recorded as %+v", c)
 	}
 
-	b.click(`button[name=passkey_remove]`)
+	b.click(`[data-passkey] [data-testid=remove]`)
+	b.click(`[data-testid=confirm-remove]`)
 	b.waitPath("/settings")
-	b.do(chromedp.WaitNotPresent(chromedp.CSS(`button[name=passkey_remove]`)))
+	b.do(chromedp.WaitNotPresent(chromedp.CSS(`[data-passkey]`)))
 	info = waitRecorded(t, s, id, "the removal", func(i identityInfo) bool { return onlyCredential(t, i).Removed() })
 	if !slices.ContainsFunc(info.Events, func(e devices.Event) bool { return e.Kind == devices.EventCredentialRemoved }) {
 		t.Errorf("no credential_removed event: %+v", info.Events)

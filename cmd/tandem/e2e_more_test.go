@@ -61,7 +61,7 @@ func TestE2ESecurityKey(t *testing.T) {
 	b.fill(`input[name=webauthn_register_displayname]`, "My key")
 	b.click(`button[data-ceremony=webauthn_registration]`)
 	b.waitPath("/settings")
-	b.text(`button[name=webauthn_remove]`)
+	b.text(`[data-passkey][data-kind=key] [data-testid=passkey-name]`)
 	if n := len(b.credentials(key)); n != 1 {
 		t.Fatalf("the key holds %d credentials, want 1", n)
 	}

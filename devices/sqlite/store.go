@@ -19,7 +19,7 @@ const (
 
 	credentialCols = `id, identity_id, type, aaguid, provider_name, attachment, transports, backup_eligible, backup_state,
 		created_device_id, created_on_class, created_on_os, created_on_browser, phone_held, created_at,
-		last_used_at, last_used_via, use_count, removed_at, verified_at`
+		last_used_at, last_used_via, use_count, removed_at, verified_at, nickname`
 
 	linkCols = `device_id, identity_id, local_passkey, first_seen_at, last_seen_at,
 		post_cda_shown_count, post_cda_last_shown_at, post_cda_snoozed_until, post_cda_never, post_cda_accepted_at,
@@ -50,7 +50,7 @@ const (
 		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id`
 
 	insertCredentialSQL = `INSERT INTO credentials (` + credentialCols + `)
-		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, NULL, ?19)`
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, NULL, ?19, '')`
 
 	// useCredentialSQL counts a login. Only a login Kratos vouched for
 	// (?5) stamps verified_at and may clear removed_at.
@@ -152,7 +152,7 @@ func scanCredential(r scanner) (devices.Credential, error) {
 	var lastUsed, removed, verified sql.NullInt64
 	if err := r.Scan(&c.ID, &c.IdentityID, &c.Type, &c.AAGUID, &c.ProviderName, &c.Attachment, &transports,
 		&c.BackupEligible, &c.BackupState, &createdDevice, &c.CreatedOnClass, &c.CreatedOnOS, &c.CreatedOnBrowser,
-		&c.PhoneHeld, &created, &lastUsed, &c.LastUsedVia, &c.UseCount, &removed, &verified); err != nil {
+		&c.PhoneHeld, &created, &lastUsed, &c.LastUsedVia, &c.UseCount, &removed, &verified, &c.Nickname); err != nil {
 		return c, err
 	}
 	c.Transports = strings.Fields(transports)
@@ -788,4 +788,78 @@ func (s *Store) DeleteUnusedDevices(ctx context.Context, seenBefore time.Time) (
 		return 0, fmt.Errorf("delete unused devices: %w", err)
 	}
 	return n, nil
+}
+
+// NameCredential implements devices.Store.
+func (s *Store) NameCredential(ctx context.Context, n devices.Naming) (devices.Recorded, error) {
+	n, err := n.Normalize()
+	if err != nil {
+		return devices.Recorded{}, fmt.Errorf("name credential: %w", err)
+	}
+	var rec devices.Recorded
+	err = s.write(ctx, func(ctx context.Context, tx *writeTx) error {
+		rec = devices.Recorded{}
+		if id, err := tx.findEvent(ctx, n.Key); err != nil || id != 0 {
+			rec = devices.Recorded{EventID: id, Duplicate: true}
+			return err
+		}
+		res, err := tx.exec(ctx, `UPDATE credentials SET nickname = ?1 WHERE id = ?2 AND identity_id = ?3 AND removed_at IS NULL`,
+			n.Nickname, string(n.CredentialID), n.IdentityID)
+		if err != nil {
+			return fmt.Errorf("set nickname: %w", err)
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			return fmt.Errorf("credential %s of %s: %w", n.CredentialID, n.IdentityID, devices.ErrNotFound)
+		}
+		id, err := tx.insertEvent(ctx, devices.Event{Key: n.Key, Kind: devices.EventCredentialRenamed, IdentityID: n.IdentityID,
+			DeviceID: tx.knownDevice(ctx, n.DeviceID), CredentialID: n.CredentialID, At: s.timestamp()})
+		rec.EventID = id
+		return err
+	})
+	if err != nil {
+		return devices.Recorded{}, fmt.Errorf("name credential %s: %w", n.Key, err)
+	}
+	return rec, nil
+}
+
+// RecordRevocation implements devices.Store.
+func (s *Store) RecordRevocation(ctx context.Context, r devices.Revocation) (devices.Recorded, error) {
+	r, err := r.Normalize()
+	if err != nil {
+		return devices.Recorded{}, fmt.Errorf("record revocation: %w", err)
+	}
+	var rec devices.Recorded
+	err = s.write(ctx, func(ctx context.Context, tx *writeTx) error {
+		rec = devices.Recorded{}
+		if id, err := tx.findEvent(ctx, r.Key); err != nil || id != 0 {
+			rec = devices.Recorded{EventID: id, Duplicate: true}
+			return err
+		}
+		id, err := tx.insertEvent(ctx, devices.Event{Key: r.Key, Kind: r.Kind(), IdentityID: r.IdentityID,
+			DeviceID: tx.knownDevice(ctx, r.DeviceID), At: s.timestamp()})
+		rec.EventID = id
+		return err
+	})
+	if err != nil {
+		return devices.Recorded{}, fmt.Errorf("record revocation %s: %w", r.Key, err)
+	}
+	return rec, nil
+}
+
+// knownDevice is id if the store has that device, else "": an event's
+// device must exist, and a page action may come from a browser whose
+// device was never recorded (a first visit, an expired record).
+func (t *writeTx) knownDevice(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	row, err := t.queryRow(ctx, `SELECT id FROM devices WHERE id = ?1`, id)
+	if err != nil {
+		return ""
+	}
+	var got string
+	if row.Scan(&got) != nil {
+		return ""
+	}
+	return got
 }

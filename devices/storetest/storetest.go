@@ -40,6 +40,8 @@ func Run(t *testing.T, newStore func(t *testing.T) devices.Store) {
 		{"LoginBackfillAndConflict", testLoginBackfillAndConflict},
 		{"VerifiedAt", testVerifiedAt},
 		{"Reconcile", testReconcile},
+		{"Naming", testNaming},
+		{"Revocation", testRevocation},
 		{"ListEvents", testListEvents},
 		{"Prompts", testPrompts},
 		{"Observations", testObservations},

@@ -35,6 +35,30 @@
   var webauthn = !!(window.PublicKeyCredential && navigator.credentials &&
     navigator.credentials.create && navigator.credentials.get);
 
+  // ---- WebAuthn Signal API (the settings page) ---------------------------
+
+  // tellProvider tells the browser's passkey provider (the phone, a
+  // password manager) which of this account's passkeys the site still
+  // accepts, and which it has removed, so that it stops offering those.
+  // Browsers without the Signal API skip it; it never holds up the page.
+  function tellProvider(sig) {
+    if (!sig || !sig.rpId || !window.PublicKeyCredential) return;
+    var PKC = window.PublicKeyCredential;
+    (sig.unknown || []).forEach(function (id) {
+      if (typeof PKC.signalUnknownCredential !== "function") return;
+      try {
+        Promise.resolve(PKC.signalUnknownCredential({ rpId: sig.rpId, credentialId: id })).catch(function () {});
+      } catch (e) { /* not supported here */ }
+    });
+    if (sig.userId && typeof PKC.signalAllAcceptedCredentials === "function") {
+      try {
+        Promise.resolve(PKC.signalAllAcceptedCredentials({ rpId: sig.rpId, userId: sig.userId,
+          allAcceptedCredentialIds: sig.accepted || [] })).catch(function () {});
+      } catch (e) { /* not supported here */ }
+    }
+  }
+  tellProvider(page.signal);
+
   // ---- base64url <-> bytes ----------------------------------------------
 
   function decode(s) {
@@ -475,11 +499,12 @@
     }
   });
 
-  // "Use this computer instead" at sign-up only where this computer can
-  // hold a passkey.
+  // "Use this computer instead" at sign-up, and "Add a passkey to this
+  // computer" in settings, only where this computer can hold a passkey.
   probed.then(function () {
     if (capabilities.platform_authenticator !== true) return;
-    form.querySelectorAll('button[data-ceremony="passkey_registration"][data-choice="this_computer"]').forEach(function (b) { b.hidden = false; });
+    form.querySelectorAll('button[data-ceremony="passkey_registration"][data-choice="this_computer"], ' +
+      'button[data-ceremony="passkey_settings"][data-choice="this_computer"]').forEach(function (b) { b.hidden = false; });
   });
 
   // Security-key login's second step: Kratos shows the trigger once the
