@@ -31,14 +31,16 @@ func (s *stack) pairs(ctx context.Context, workers int) ([]pair, error) {
 		{&target{name: "tandem GET /login?flow=", url: s.uiURL + "/login?flow=" + login.flow, cookie: login.cookie}, kratosLogin},
 		{&target{name: "tandem GET /login?flow= (de)", url: s.uiURL + "/login?flow=" + login.flow, cookie: login.cookie, lang: "de"}, kratosLogin},
 	}
-	settings, err := s.settingsFlow(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("settings flow: %w", err)
+	if s.settings {
+		settings, err := s.settingsFlow(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("settings flow: %w", err)
+		}
+		out = append(out, pair{
+			&target{name: "tandem GET /settings?flow=", url: s.uiURL + "/settings?flow=" + settings.flow, cookie: settings.cookie},
+			&target{name: "kratos GET /self-service/settings/flows", url: s.kratos.PublicURL + "/self-service/settings/flows?id=" + settings.flow, cookie: settings.cookie},
+		})
 	}
-	out = append(out, pair{
-		&target{name: "tandem GET /settings?flow=", url: s.uiURL + "/settings?flow=" + settings.flow, cookie: settings.cookie},
-		&target{name: "kratos GET /self-service/settings/flows", url: s.kratos.PublicURL + "/self-service/settings/flows?id=" + settings.flow, cookie: settings.cookie},
-	})
 	if s.hydra != nil {
 		challenge, err := s.consentChallenge(ctx)
 		if err != nil {

@@ -45,6 +45,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&o.tandemBin, "tandem", ".bin/tandem", "tandem binary")
 	fs.StringVar(&o.tandemEnv, "tandem-env", "", "extra environment for tandem only, comma-separated (e.g. GOGC=100,GOMEMLIMIT=32MiB)")
 	fs.BoolVar(&o.consent, "consent", true, "also measure the consent page against Hydra (needs .bin/hydra)")
+	fs.BoolVar(&o.settings, "settings", true, "also measure the settings page of a signed-in identity")
 	fs.BoolVar(&o.brand, "brand", false, "run Tandem with a custom brand (name, logo, accent, links)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -22,7 +22,8 @@ const kratosHookKey = "tandem-local-dev-hook-key-change-me"
 
 type stackOptions struct {
 	tandemBin, tandemEnv string
-	consent, brand       bool
+	consent, settings    bool
+	brand                bool
 }
 
 // stack is Kratos, optionally Hydra, and a `tandem serve` process, on
@@ -30,6 +31,7 @@ type stackOptions struct {
 type stack struct {
 	uiURL       string
 	hooksListen string
+	settings    bool
 	kratos      *kratostest.Kratos
 	hydra       *hydratest.Hydra
 	tandem      *exec.Cmd
@@ -46,7 +48,7 @@ func startStack(ctx context.Context, dir string, o stackOptions) (_ *stack, err 
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{uiURL: "http://localhost:" + strconv.Itoa(uiPort), hooksListen: "127.0.0.1:" + strconv.Itoa(hooksPort)}
+	s := &stack{settings: o.settings, uiURL: "http://localhost:" + strconv.Itoa(uiPort), hooksListen: "127.0.0.1:" + strconv.Itoa(hooksPort)}
 	defer func() {
 		if err != nil {
 			s.close()

@@ -217,6 +217,16 @@ func TestE2EReplicasOnPostgres(t *testing.T) {
 	if diff := cmp.Diff(fromB, fromA); diff != "" {
 		t.Errorf("the replicas disagree on the passkeys (-B +A):\n%s", diff)
 	}
+	// And as the user sees it on A's settings page: the row A renders
+	// from what B recorded, with the sign-in through the phone.
+	br.openSettings()
+	rows := br.passkeyList()
+	if len(rows) != 1 {
+		t.Fatalf("A's passkey list has %d rows, want the phone's: %+v", len(rows), rows)
+	}
+	if row := rowWhere(t, rows, "On your phone"); !strings.Contains(row.Used, "through your phone") || !strings.Contains(row.Used, "1 sign-in") {
+		t.Errorf("A's list says %q of the sign-in B recorded", row.Used)
+	}
 	if got := promptEvents(info); !cmp.Equal(got, []string{"prompt_shown post_cda", "prompt_snoozed post_cda"}) {
 		t.Errorf("prompt events %v: the sign-in through the phone must not prompt again", got)
 	}
@@ -240,5 +250,5 @@ func TestE2EReplicasOnPostgres(t *testing.T) {
 			t.Errorf("metrics: %q present = %v, want %v", c.text, !c.want, c.want)
 		}
 	}
-	t.Logf("two replicas on PostgreSQL: sign-up, prompt on both, sign-in, passkey lists: %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("two replicas on PostgreSQL: sign-up, prompt on both, sign-in, passkey lists (admin APIs and the settings page): %v", time.Since(start).Round(time.Millisecond))
 }
