@@ -167,14 +167,7 @@ func (s *Server) assemble(in flowInput, a arrangement) (flowPage, error) {
 		return flowPage{}, fmt.Errorf("encode page data: %w", err)
 	}
 	p.Data = template.JS(data) // #nosec: HTML-escaped JSON, see flowPage.Data
-	views := func(nodes []kratosext.Node, style string) []nodeView {
-		out := make([]nodeView, 0, len(nodes))
-		for _, n := range nodes {
-			out = append(out, w.view(n, style))
-		}
-		return out
-	}
-	hidden, account := views(l.Hidden, ""), views(l.Account, "")
+	hidden, account := w.views(l.Hidden, ""), w.views(l.Account, "")
 	p.Hidden, p.Account = render(hidden), render(account)
 	for _, n := range l.Scripts {
 		at := n.Attributes
@@ -182,33 +175,56 @@ func (s *Server) assemble(in flowInput, a arrangement) (flowPage, error) {
 			Referrerpolicy: at.Referrerpolicy, Async: at.Async})
 	}
 	if l.Primary != nil {
-		nodes := l.Primary.Nodes
-		if a.only {
-			nodes = nil
-			for _, n := range l.Primary.Nodes {
-				if n.Attributes.OnclickTrigger != "" {
-					nodes = append(nodes, n)
-				}
-			}
-			l.Sections = nil
-		}
-		p.Primary = &primarySection{Group: l.Primary.Group, Nodes: render(views(nodes, "primary"))}
-		if a.titles {
-			p.Primary.Title = in.l.T(sectionTitles[l.Primary.Group])
-		}
+		p.Primary = primary(in, a, w, &l)
 	}
 	style := "primary"
 	if a.secondary || p.Collapse {
 		style = "secondary"
 	}
-	for _, sec := range l.Sections {
+	p.Sections, p.Back = s.sections(in, w, l.Sections, style, a.titles || p.Collapse)
+	p.SectionsHTML = sectionsHTML(p.Sections)
+	if len(account) == 0 {
+		for _, h := range hidden {
+			if h.Name == "traits.email" {
+				p.AccountSummary = h.Value
+			}
+		}
+	}
+	p.OpenAnother = in.f.UI.HasErrors() && in.f.Active != "passkey"
+	return p, nil
+}
+
+// primary is the method the page leads with. With a.only, just its
+// ceremony buttons, and no other method.
+func primary(in flowInput, a arrangement, w *nodeWords, l *kratosext.Layout) *primarySection {
+	nodes := l.Primary.Nodes
+	if a.only {
+		nodes = nil
+		for _, n := range l.Primary.Nodes {
+			if n.Attributes.OnclickTrigger != "" {
+				nodes = append(nodes, n)
+			}
+		}
+		l.Sections = nil
+	}
+	p := &primarySection{Group: l.Primary.Group, Nodes: render(w.views(nodes, "primary"))}
+	if a.titles {
+		p.Title = in.l.T(sectionTitles[l.Primary.Group])
+	}
+	return p
+}
+
+// sections are the other methods, in Kratos' order, and registration's
+// "Back" button, which sits with the account summary instead.
+func (s *Server) sections(in flowInput, w *nodeWords, groups []kratosext.Section, style string, titled bool) ([]section, *nodeView) {
+	var out []section
+	var back *nodeView
+	for _, sec := range groups {
 		var nodes []nodeView
-		for _, nv := range views(sec.Nodes, style) {
+		for _, nv := range w.views(sec.Nodes, style) {
 			if nv.Name == "screen" {
-				// Registration's "Back" returns to the first step; it sits
-				// with the account summary, not among the methods.
 				b := nv
-				p.Back = &b
+				back = &b
 				continue
 			}
 			nodes = append(nodes, nv)
@@ -221,23 +237,14 @@ func (s *Server) assemble(in flowInput, a arrangement) (flowPage, error) {
 			// The providers' buttons: the configured name and icon.
 			sv.Nodes = s.renderSocial(in.l, nodes)
 		}
-		if a.titles || p.Collapse {
+		if titled {
 			if key, ok := sectionTitles[sec.Group]; ok {
 				sv.Title = in.l.T(key)
 			}
 		}
-		p.Sections = append(p.Sections, sv)
+		out = append(out, sv)
 	}
-	p.SectionsHTML = sectionsHTML(p.Sections)
-	if len(account) == 0 {
-		for _, h := range hidden {
-			if h.Name == "traits.email" {
-				p.AccountSummary = h.Value
-			}
-		}
-	}
-	p.OpenAnother = in.f.UI.HasErrors() && in.f.Active != "passkey"
-	return p, nil
+	return out, back
 }
 
 // flowLink is a link from one flow's page to another (sign in ↔ sign

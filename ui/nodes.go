@@ -107,6 +107,15 @@ func (w *nodeWords) buttonLabel(name string) (string, bool) {
 var dataImage = regexp.MustCompile(`^data:image/(png|jpeg|gif);base64,[A-Za-z0-9+/=]+$`)
 
 // view builds a node's view; style is the look of its buttons.
+// views are view for each of nodes.
+func (w *nodeWords) views(nodes []kratosext.Node, style string) []nodeView {
+	out := make([]nodeView, 0, len(nodes))
+	for _, n := range nodes {
+		out = append(out, w.view(n, style))
+	}
+	return out
+}
+
 func (w *nodeWords) view(n kratosext.Node, style string) nodeView {
 	a := n.Attributes
 	v := nodeView{Messages: w.messages(n.Messages), Label: w.label(n)}
