@@ -92,6 +92,18 @@ type audit struct {
 	spent *time.Duration
 }
 
+// newAudit starts an audit of b's page states for a test of its own, such
+// as the OAuth2 and social sign-in tests, whose pages need a Hydra.
+func newAudit(t *testing.T, b *chrome, label string) *audit {
+	axeSource(t)
+	return &audit{t: t, b: b, label: label, rows: new([]auditRow), spent: new(time.Duration)}
+}
+
+// log writes the audit's table to the test log.
+func (a *audit) log() {
+	a.t.Logf("axe-core audit, rules %s: %d runs in %v\n%s", strings.Join(axeTags, ", "), len(*a.rows), a.spent.Round(time.Millisecond), auditTable(*a.rows))
+}
+
 // auditSizes are the widths the audit lays each page out at.
 var auditSizes = []struct {
 	name          string

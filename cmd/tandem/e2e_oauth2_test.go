@@ -63,6 +63,10 @@ func TestE2EOAuth2PasskeyConsent(t *testing.T) {
 		t.Fatal("the phone's passkey did not sign in")
 	}
 	b.requireSession(email, "passkey")
+	// The consent page and the answered-challenge page are in the axe
+	// audit too (its main journey has no Hydra).
+	a := newAudit(t, b, "oauth2, en")
+	a.check("consent")
 	b.click(`form[data-consent] button[value=allow]`)
 	q := notes.callback(b)
 	if q.Get("code") == "" {
@@ -100,6 +104,8 @@ func TestE2EOAuth2PasskeyConsent(t *testing.T) {
 	if got := b.text(`h1`); got != "This request was already answered" {
 		t.Errorf("a replayed consent challenge shows %q", got)
 	}
+	a.check("consent: already answered")
+	a.log()
 
 	// Remembered: straight to the app, no consent screen.
 	b.openURL(notes.authURL())
@@ -228,6 +234,9 @@ func TestE2EOAuth2Logout(t *testing.T) {
 	b.waitPath("/logout")
 	b.do(chromedp.WaitVisible(chromedp.CSS(`form[data-logout] button[value=sign_out]`)))
 	b.screenshot("logout-question")
+	a := newAudit(t, b, "oauth2, en")
+	a.check("logout question")
+	a.log()
 	if b.session() == nil {
 		t.Fatal("signed out before answering")
 	}

@@ -253,6 +253,9 @@ func TestE2EPasskeysList(t *testing.T) {
 		t.Errorf("warnings before removing the last phone passkey = %q", warnings)
 	}
 	b.screenshot("passkeys-remove-last")
+	audit := newAudit(t, b, "passkeys, en")
+	audit.check("removal question, last phone passkey")
+	audit.log()
 	replay, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => { const f = document.querySelector("form[data-remove-form]"), btn = f.querySelector("button[name]");
 	  return JSON.stringify({action: f.action, csrf: f.querySelector("[name=csrf_token]").value, name: btn.name, value: btn.value}); })()`))
 	b.leaving(func() { b.click(`[data-testid=confirm-remove]`) })
@@ -494,6 +497,9 @@ func TestE2EPasskeysSessions(t *testing.T) {
 		t.Errorf("the other session's device = %q, want Chrome on Android", device)
 	}
 	a.screenshot("sessions")
+	audit := newAudit(t, a, "sessions, en")
+	audit.check("where you're signed in")
+	audit.log()
 	other.openSessions()
 	other.screenshot("sessions")
 	a.leaving(func() { a.click(`[data-session="` + otherSess.ID + `"] [data-testid=revoke]`) })

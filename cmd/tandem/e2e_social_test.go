@@ -86,6 +86,9 @@ func TestE2ESocialSignUpAndSignIn(t *testing.T) {
 		t.Error("the provider's icon did not load")
 	}
 	b.screenshot("registration-social")
+	a := newAudit(t, b, "social, en")
+	a.check("sign-up with a social provider")
+	a.log()
 	socialSignIn(b, s, logs, email)
 
 	// Back from the provider: a new identity with its e-mail, signed in,
