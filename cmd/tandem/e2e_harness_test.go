@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -569,7 +570,29 @@ func (b *chrome) fail(format string, args ...any) {
 	b.t.Helper()
 	loc, _ := chromedp.Run(b.ctx, chromedp.Location())
 	body, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
-	b.t.Fatalf(format+"\n  at %s\n  page text: %.600s", append(args, loc, body)...)
+	b.t.Fatalf(format+"\n  at %s\n  page text: %.600s%s", append(args, loc, body, b.serverSide(loc))...)
+}
+
+// serverSide is what the servers said about a failed step: Kratos' error
+// behind an /error page, and the last lines of Kratos' and Tandem's logs.
+func (b *chrome) serverSide(loc string) string {
+	if b.s == nil || b.s.kratos == nil {
+		return ""
+	}
+	var out strings.Builder
+	if u, err := url.Parse(loc); err == nil && strings.HasSuffix(u.Path, "/error") && u.Query().Get("id") != "" {
+		if resp, err := http.Get(b.s.kratos.PublicURL + "/self-service/errors?id=" + url.QueryEscape(u.Query().Get("id"))); err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 2000))
+			resp.Body.Close()
+			fmt.Fprintf(&out, "\n  Kratos' error: %s", body)
+		}
+	}
+	fmt.Fprintf(&out, "\n  Kratos' log (tail):\n%s", b.s.kratos.LogTail(15))
+	if b.s.out != nil {
+		lines := strings.Split(strings.TrimRight(b.s.out.String(), "\n"), "\n")
+		fmt.Fprintf(&out, "\n  Tandem's log (tail):\n%s", strings.Join(lines[max(0, len(lines)-15):], "\n"))
+	}
+	return out.String()
 }
 
 // addAuthenticator adds a CTAP2 virtual authenticator with resident keys
