@@ -333,19 +333,31 @@ func (s *Store) GetDevice(ctx context.Context, id string) (devices.Device, error
 	return d, nil
 }
 
+// once runs fn in a write transaction unless an event with key was
+// recorded already: Kratos retries a hook whose answer it did not get, and
+// the retry must write nothing. fn sets rec.EventID to the event it
+// inserts.
+func (s *Store) once(ctx context.Context, key devices.EventKey, fn func(ctx context.Context, tx *writeTx, rec *devices.Recorded) error) (devices.Recorded, error) {
+	var rec devices.Recorded
+	err := s.write(ctx, func(ctx context.Context, tx *writeTx) error {
+		rec = devices.Recorded{}
+		id, err := tx.findEvent(ctx, key)
+		if err != nil || id != 0 {
+			rec = devices.Recorded{EventID: id, Duplicate: true}
+			return err
+		}
+		return fn(ctx, tx, &rec)
+	})
+	return rec, err
+}
+
 // RecordRegistration implements devices.Store.
 func (s *Store) RecordRegistration(ctx context.Context, r devices.Registration) (devices.Recorded, error) {
 	r, err := r.Normalize()
 	if err != nil {
 		return devices.Recorded{}, fmt.Errorf("record registration: %w", err)
 	}
-	var rec devices.Recorded
-	err = s.write(ctx, func(ctx context.Context, tx *writeTx) error {
-		rec = devices.Recorded{}
-		if id, err := tx.findEvent(ctx, r.Key); err != nil || id != 0 {
-			rec = devices.Recorded{EventID: id, Duplicate: true}
-			return err
-		}
+	rec, err := s.once(ctx, r.Key, func(ctx context.Context, tx *writeTx, rec *devices.Recorded) error {
 		now := s.timestamp()
 		if _, err := tx.upsertDevice(ctx, r.Device, now); err != nil {
 			return err
@@ -381,13 +393,7 @@ func (s *Store) RecordLogin(ctx context.Context, l devices.Login) (devices.Recor
 	if err != nil {
 		return devices.Recorded{}, fmt.Errorf("record login: %w", err)
 	}
-	var rec devices.Recorded
-	err = s.write(ctx, func(ctx context.Context, tx *writeTx) error {
-		rec = devices.Recorded{}
-		if id, err := tx.findEvent(ctx, l.Key); err != nil || id != 0 {
-			rec = devices.Recorded{EventID: id, Duplicate: true}
-			return err
-		}
+	rec, err := s.once(ctx, l.Key, func(ctx context.Context, tx *writeTx, rec *devices.Recorded) error {
 		now := s.timestamp()
 		if _, err := tx.upsertDevice(ctx, l.Device, now); err != nil {
 			return err
@@ -660,13 +666,7 @@ func (s *Store) RecordPrompt(ctx context.Context, p devices.PromptRecord) (devic
 	if err != nil {
 		return devices.Recorded{}, fmt.Errorf("record prompt: %w", err)
 	}
-	var rec devices.Recorded
-	err = s.write(ctx, func(ctx context.Context, tx *writeTx) error {
-		rec = devices.Recorded{}
-		if id, err := tx.findEvent(ctx, p.Key); err != nil || id != 0 {
-			rec = devices.Recorded{EventID: id, Duplicate: true}
-			return err
-		}
+	rec, err := s.once(ctx, p.Key, func(ctx context.Context, tx *writeTx, rec *devices.Recorded) error {
 		now := s.timestamp()
 		at := micros(now)
 		if p.Kind == devices.EventPromptSnoozed {
@@ -796,13 +796,7 @@ func (s *Store) NameCredential(ctx context.Context, n devices.Naming) (devices.R
 	if err != nil {
 		return devices.Recorded{}, fmt.Errorf("name credential: %w", err)
 	}
-	var rec devices.Recorded
-	err = s.write(ctx, func(ctx context.Context, tx *writeTx) error {
-		rec = devices.Recorded{}
-		if id, err := tx.findEvent(ctx, n.Key); err != nil || id != 0 {
-			rec = devices.Recorded{EventID: id, Duplicate: true}
-			return err
-		}
+	rec, err := s.once(ctx, n.Key, func(ctx context.Context, tx *writeTx, rec *devices.Recorded) error {
 		res, err := tx.exec(ctx, `UPDATE credentials SET nickname = ?1 WHERE id = ?2 AND identity_id = ?3 AND removed_at IS NULL`,
 			n.Nickname, string(n.CredentialID), n.IdentityID)
 		if err != nil {
@@ -828,13 +822,7 @@ func (s *Store) RecordRevocation(ctx context.Context, r devices.Revocation) (dev
 	if err != nil {
 		return devices.Recorded{}, fmt.Errorf("record revocation: %w", err)
 	}
-	var rec devices.Recorded
-	err = s.write(ctx, func(ctx context.Context, tx *writeTx) error {
-		rec = devices.Recorded{}
-		if id, err := tx.findEvent(ctx, r.Key); err != nil || id != 0 {
-			rec = devices.Recorded{EventID: id, Duplicate: true}
-			return err
-		}
+	rec, err := s.once(ctx, r.Key, func(ctx context.Context, tx *writeTx, rec *devices.Recorded) error {
 		id, err := tx.insertEvent(ctx, devices.Event{Key: r.Key, Kind: r.Kind(), IdentityID: r.IdentityID,
 			DeviceID: tx.knownDevice(ctx, r.DeviceID), At: s.timestamp()})
 		rec.EventID = id
