@@ -61,7 +61,6 @@ var (
 	errChallengeUsed    = &httpError{Status: http.StatusGone, Heading: "oauth2.used.title", Message: "oauth2.used.message"}
 	errHydraDown        = &httpError{Status: http.StatusBadGateway, Heading: "oauth2.down.title", Message: "oauth2.down.message"}
 	errHydraSlow        = &httpError{Status: http.StatusGatewayTimeout, Heading: "oauth2.slow.title", Message: "oauth2.slow.message"}
-	errCrossSite        = &httpError{Status: http.StatusForbidden, Heading: "error.cross_site.title", Message: "error.cross_site.message"}
 )
 
 // hydraError turns a hydraext error into the page a person sees: never a
@@ -172,16 +171,10 @@ func (s *Server) handleConsent(c *gin.Context) error {
 
 // handleConsentAnswer takes the consent form's Allow or Deny.
 func (s *Server) handleConsentAnswer(c *gin.Context) error {
-	if !s.sameOriginForm(c) {
-		cp := *errCrossSite
-		cp.Err = errors.New("consent answer from another origin")
-		return &cp
+	form, err := s.ownForm(c, "consent answer", maxOAuth2Form)
+	if err != nil {
+		return err
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxOAuth2Form)
-	if err := c.Request.ParseForm(); err != nil {
-		return badRequest("error.bad_link.form", fmt.Errorf("parse consent answer: %w", err))
-	}
-	form := c.Request.PostForm
 	ch, err := s.answerable(form.Get("consent_challenge"))
 	if err != nil {
 		return err
@@ -334,16 +327,11 @@ func (s *Server) handleLogout(c *gin.Context) error {
 
 // handleLogoutAnswer takes the logout question's answer.
 func (s *Server) handleLogoutAnswer(c *gin.Context) error {
-	if !s.sameOriginForm(c) {
-		cp := *errCrossSite
-		cp.Err = errors.New("logout answer from another origin")
-		return &cp
+	form, err := s.ownForm(c, "logout answer", maxOAuth2Form)
+	if err != nil {
+		return err
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxOAuth2Form)
-	if err := c.Request.ParseForm(); err != nil {
-		return badRequest("error.bad_link.form", fmt.Errorf("parse logout answer: %w", err))
-	}
-	ch, err := s.answerable(c.Request.PostForm.Get("logout_challenge"))
+	ch, err := s.answerable(form.Get("logout_challenge"))
 	if err != nil {
 		return err
 	}

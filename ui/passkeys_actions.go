@@ -31,13 +31,9 @@ const maxAccountForm = 4 << 10
 // session behind it. A cross-site post is refused before anything is
 // read; without a session the browser goes to sign in (nil session).
 func (s *Server) accountForm(c *gin.Context) (url.Values, *kratosext.Session, error) {
-	if !s.sameOriginForm(c) {
-		return nil, nil, &httpError{Status: http.StatusForbidden, Heading: "error.cross_site.title",
-			Message: "error.cross_site.message", Err: errors.New("settings form from another origin")}
-	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxAccountForm)
-	if err := c.Request.ParseForm(); err != nil {
-		return nil, nil, badRequest("error.bad_link.form", fmt.Errorf("parse settings form: %w", err))
+	form, err := s.ownForm(c, "settings form", maxAccountForm)
+	if err != nil {
+		return nil, nil, err
 	}
 	sess, err := s.kratos.Whoami(c.Request.Context(), c.GetHeader("Cookie"))
 	switch {
@@ -47,7 +43,7 @@ func (s *Server) accountForm(c *gin.Context) (url.Values, *kratosext.Session, er
 	case err != nil:
 		return nil, nil, err
 	}
-	return c.Request.PostForm, sess, nil
+	return form, sess, nil
 }
 
 // backToSettings is the settings page of the flow the form came from, or

@@ -254,15 +254,10 @@ func (s *Server) promptView(c *gin.Context, due *promptDue, dev devices.Device, 
 // that adds the offered passkey for "add". It accepts only a post from
 // this UI's own pages.
 func (s *Server) handlePromptAnswer(c *gin.Context) error {
-	if !s.sameOriginForm(c) {
-		return &httpError{Status: http.StatusForbidden, Heading: "error.cross_site.title",
-			Message: "error.cross_site.message", Err: errors.New("prompt answer from another origin")}
+	form, err := s.ownForm(c, "prompt answer", maxPromptForm)
+	if err != nil {
+		return err
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxPromptForm)
-	if err := c.Request.ParseForm(); err != nil {
-		return badRequest("error.bad_link.form", fmt.Errorf("parse prompt answer: %w", err))
-	}
-	form := c.Request.PostForm
 	kind := devices.PromptKind(form.Get("prompt"))
 	answer := form.Get("action")
 	if kind != devices.PromptPostCDA && kind != devices.PromptUpgrade {
@@ -340,6 +335,21 @@ func (s *Server) recordAnswer(ctx context.Context, sess *kratosext.Session, devi
 	if err != nil {
 		s.logger.WarnContext(ctx, "prompt: cannot record the answer", "identity_id", sess.Identity.ID, "answer", answer, "err", err)
 	}
+}
+
+// ownForm reads a form posted from this UI's own pages, at most limit
+// bytes of it: a post from anywhere else is refused (403) and a body that
+// does not parse is a bad link (400). what names the form in errors.
+func (s *Server) ownForm(c *gin.Context, what string, limit int64) (url.Values, error) {
+	if !s.sameOriginForm(c) {
+		return nil, &httpError{Status: http.StatusForbidden, Heading: "error.cross_site.title",
+			Message: "error.cross_site.message", Err: fmt.Errorf("%s from another origin", what)}
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+	if err := c.Request.ParseForm(); err != nil {
+		return nil, badRequest("error.bad_link.form", fmt.Errorf("parse %s: %w", what, err))
+	}
+	return c.Request.PostForm, nil
 }
 
 // sameOriginForm accepts a form post only from this UI's own pages: the
